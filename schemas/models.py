@@ -1,0 +1,170 @@
+"""pandera models of the staged frames, one per entity. Each check's name is a DESIGN §3 id.
+
+Reference data (rating legend, flag-rating rule, department master) is not baked in: the
+validation stage puts a `CheckContext` into `df.attrs["context"]` and the checks read it,
+so the rules file and the master stay configuration. Index = grid row of the record.
+Checks return True for rows they do not judge (an empty cell is `missing_required`'s job).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+if TYPE_CHECKING:
+    pass
+
+
+class CheckContext(Protocol):
+    """What the checks need to know; provided by ukiha_pipeline.validation."""
+
+    def rating_ok(self, rating: str) -> bool: ...
+    def flag_ok(self, flag: str) -> bool: ...
+    def flag_rating_ok(self, flag: str, rating: str) -> bool: ...
+    def department_ok(self, name: str, fiscal_year: int) -> bool: ...
+    def section_ok(self, name: str, fiscal_year: int) -> bool: ...
+    def section_belongs(self, section: str, departments: tuple[str, ...], fiscal_year: int) -> bool: ...
+
+
+def _ctx(obj: pd.Series | pd.DataFrame) -> CheckContext:
+    return obj.attrs["context"]  # type: ignore[no-any-return]
+
+
+def _filled(s: pd.Series) -> pd.Series:
+    return s.fillna("").astype(str).str.len() > 0
+
+
+class _Base(pa.DataFrameModel):
+    record: Series[str]  # "project:36" / "kpi:3": what is quarantined when an error is found
+    line: Series[int]
+    fiscal_year: Series[int]
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class ProjectModel(_Base):
+    """One row per project row of the table (事業一覧)."""
+
+    n_cells: Series[int]
+    departments: Series[str]
+    sections: Series[str]
+    content: Series[str]
+    flag: Series[str]
+    rating: Series[str]
+    action: Series[str]
+    duplicate_of: Series[float] = pa.Field(nullable=True)
+
+    @pa.check("n_cells", name="malformed_row")
+    def _width(cls, s: Series[int]) -> Series[bool]:
+        return s == 7
+
+    @pa.check("departments", "sections", "content", "flag", "rating", "action",
+              name="missing_required")
+    def _required(cls, s: Series[str]) -> Series[bool]:
+        return _filled(s)
+
+    @pa.check("flag", name="flag_invalid")
+    def _flag(cls, s: Series[str]) -> Series[bool]:
+        ctx = _ctx(s)
+        return s.map(lambda v: v == "" or ctx.flag_ok(v)).astype(bool)
+
+    @pa.check("rating", name="rating_invalid")
+    def _rating(cls, s: Series[str]) -> Series[bool]:
+        ctx = _ctx(s)
+        return s.map(lambda v: v == "" or ctx.rating_ok(v)).astype(bool)
+
+    @pa.dataframe_check(name="flag_rating_mismatch")
+    def _flag_rating(cls, df: pd.DataFrame) -> Series[bool]:
+        ctx = _ctx(df)
+        judged = df["flag"].map(ctx.flag_ok) & df["rating"].map(ctx.rating_ok)
+        agree = [ctx.flag_rating_ok(f, r) for f, r in zip(df["flag"], df["rating"], strict=True)]
+        return ~judged | pd.Series(agree, index=df.index, dtype=bool)
+
+    @pa.check("duplicate_of", name="duplicate_project")
+    def _duplicate(cls, s: Series[float]) -> Series[bool]:
+        return s.isna()
+
+
+class AssignmentModel(_Base):
+    """One row per department (課) or section (係) named on a project or KPI row."""
+
+    kind: Series[str] = pa.Field(isin=["department", "section"])
+    name: Series[str]
+    # the row's departments, tab-joined (a section must belong to one of them)
+    row_departments: Series[str]
+
+    @pa.dataframe_check(name="unknown_department")
+    def _department(cls, df: pd.DataFrame) -> Series[bool]:
+        ctx = _ctx(df)
+        ok = [k != "department" or ctx.department_ok(n, fy)
+              for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)]
+        return pd.Series(ok, index=df.index, dtype=bool)
+
+    @pa.dataframe_check(name="unknown_section")
+    def _section(cls, df: pd.DataFrame) -> Series[bool]:
+        ctx = _ctx(df)
+        ok = [k != "section" or ctx.section_ok(n, fy)
+              for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)]
+        return pd.Series(ok, index=df.index, dtype=bool)
+
+    @pa.dataframe_check(name="section_department_mismatch")
+    def _belongs(cls, df: pd.DataFrame) -> Series[bool]:
+        ctx = _ctx(df)
+        ok = [
+            k != "section" or not ctx.section_ok(n, fy)
+            or ctx.section_belongs(n, tuple(d for d in ds.split("\t") if d), fy)
+            for k, n, ds, fy in zip(df["kind"], df["name"], df["row_departments"],
+                                    df["fiscal_year"], strict=True)
+        ]
+        return pd.Series(ok, index=df.index, dtype=bool)
+
+
+class KpiModel(_Base):
+    """One row per KPI (policy or measure)."""
+
+    n_cells: Series[int]
+    level: Series[str] = pa.Field(isin=["policy", "measure"])
+    name: Series[str]
+    n_units: Series[int]
+
+    @pa.dataframe_check(name="malformed_row")
+    def _width(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["level"] == "policy") | (df["n_cells"] == 7)
+
+    @pa.check("name", name="missing_required")
+    def _name(cls, s: Series[str]) -> Series[bool]:
+        return _filled(s)
+
+    @pa.check("n_units", name="kpi_unit_mismatch")
+    def _units(cls, s: Series[int]) -> Series[bool]:
+        return s <= 1
+
+
+class KpiValueModel(_Base):
+    """One row per KPI value (baseline, target, latest), on the line the value is written."""
+
+    which: Series[str] = pa.Field(isin=["baseline", "target", "latest"])
+    raw: Series[str]
+    value: Series[float] = pa.Field(nullable=True)
+
+    @pa.check("raw", name="missing_required")
+    def _required(cls, s: Series[str]) -> Series[bool]:
+        return _filled(s)
+
+    @pa.dataframe_check(name="kpi_value_not_numeric")
+    def _numeric(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~_filled(df["raw"]) | df["value"].notna()
+
+
+#: entity name → model, in the order failures are reported.
+MODELS: dict[str, type[_Base]] = {
+    "project": ProjectModel,
+    "assignment": AssignmentModel,
+    "kpi": KpiModel,
+    "kpi_value": KpiValueModel,
+}

@@ -1,0 +1,55 @@
+"""Text clean-up: NFKC where it is safe, plus a small explicit lookalike table for flags."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Characters people type for ○ (carried out) and × (not carried out). NFKC merges none of them.
+FLAG_LOOKALIKES: dict[str, str] = {
+    "○": "○",  # U+25CB WHITE CIRCLE (canonical)
+    "〇": "○",  # U+3007 IDEOGRAPHIC NUMBER ZERO
+    "◯": "○",  # U+25EF LARGE CIRCLE
+    "⚪": "○",  # U+26AA MEDIUM WHITE CIRCLE
+    "o": "○",
+    "O": "○",
+    "×": "×",  # U+00D7 MULTIPLICATION SIGN (canonical)
+    "✕": "×",  # U+2715 MULTIPLICATION X
+    "✖": "×",  # U+2716 HEAVY MULTIPLICATION X
+    "❌": "×",  # U+274C CROSS MARK
+    "x": "×",
+    "X": "×",
+}
+
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def clean_cell(text: str | None) -> str:
+    """Strip stray spaces (ASCII and U+3000) at both ends; keep the text otherwise as written."""
+    if text is None:
+        return ""
+    return text.strip(" \t\r\n\u3000\ufeff")
+
+
+def nfkc(text: str) -> str:
+    """NFKC plus folding of inner whitespace runs to one space. Only for values, never labels."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def normalize_flag(text: str) -> str:
+    """○/× after NFKC and the lookalike table; anything else is returned cleaned (and is invalid)."""
+    value = nfkc(text).replace(" ", "")
+    return FLAG_LOOKALIKES.get(value, value)
+
+
+def normalize_rating(text: str) -> str:
+    """A-E after NFKC (Ａ → A) and upper-casing; anything else is returned cleaned."""
+    return nfkc(text).replace(" ", "").upper()
+
+
+def split_names(text: str) -> list[str]:
+    """Department or section names in one cell, separated by spaces, 、 or ・ between names."""
+    cleaned = clean_cell(text)
+    if not cleaned:
+        return []
+    return [part for part in re.split(r"[\s\u3000、,，]+", cleaned) if part]

@@ -1,0 +1,322 @@
+"""Structure detection on the original text (DESIGN §1), before any value is normalised.
+
+NFKC is applied only to copies used for matching labels; circled sub-measure markers
+(①…⑳) are tested on the original text because NFKC turns them into digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ukiha_pipeline.errors import SheetFatal
+from ukiha_pipeline.normalize.eras import era_to_gregorian
+from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.parsing.model import (
+    PROJECT_WIDTH,
+    KpiRec,
+    MeasureRec,
+    ParsedSheet,
+    PolicyRec,
+    ProjectRec,
+    StructuralIssue,
+    SubmeasureRec,
+)
+from ukiha_pipeline.reading.grid import Grid
+
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+#: Header cells of the project table and the spellings seen across pages and years.
+#: Matching is on NFKC text with spaces removed.
+HEADER_ALIASES: dict[int, tuple[str, ...]] = {
+    0: ("事業一覧",),
+    1: ("課",),
+    2: ("係",),
+    3: ("事業内容",),
+    # 4: `R3年度事業化` / `R3年度 事業化`: carries the fiscal year, matched by _FLAG_HEADER
+    5: (
+        "具体的な取組内容(又は取り組まない理由)",
+        "具体的な取組内容(又は取り組めない理由)",
+        "具体的な取組内容(又は取組まない理由)",
+        "具体的な取組内容(又は取組めない理由)",
+        "具体的な取組内容",
+    ),
+    6: ("進捗状況",),
+}
+
+_POLICY_HEADING = re.compile(r"^(\d+)\)\s*(.+?)\s*\(戦略P(\d+)\)$")
+_FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
+_MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
+_MUNICIPALITY = re.compile(r"(?:第\d+期)?([^\s第期]{1,10}?[市町村])")
+_POLICY_VALUE_LABELS = {"現状値": "baseline", "目標値": "target", "最新値": "latest"}
+
+
+def _key(text: str) -> str:
+    """Matching form of a label: NFKC, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def fiscal_year_from_header(cell: str) -> int | None:
+    match = _FLAG_HEADER.match(_key(cell))
+    return era_to_gregorian(match.group(1), match.group(2)) if match else None
+
+
+def _is_header(cells: list[str]) -> bool:
+    return bool(cells) and _key(cells[0]) == "事業一覧"
+
+
+@dataclass
+class _PolicyKpiDraft:
+    policy_no: int
+    row: int
+    name: str = ""
+    values: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    policies: list[PolicyRec] = field(default_factory=list)
+    measures: list[MeasureRec] = field(default_factory=list)
+    submeasures: list[SubmeasureRec] = field(default_factory=list)
+    projects: list[ProjectRec] = field(default_factory=list)
+    kpis: list[KpiRec] = field(default_factory=list)
+    issues: list[StructuralIssue] = field(default_factory=list)
+    policy_kpi: _PolicyKpiDraft | None = None
+    in_table: bool = False
+    seq: int = 0
+
+    @property
+    def policy(self) -> PolicyRec | None:
+        return self.policies[-1] if self.policies else None
+
+    def measure(self) -> MeasureRec | None:
+        p = self.policy
+        if self.measures and p and self.measures[-1].policy_no == p.policy_no:
+            return self.measures[-1]
+        return None
+
+    def submeasure(self) -> SubmeasureRec | None:
+        m = self.measure()
+        if (self.submeasures and m and self.submeasures[-1].policy_no == m.policy_no
+                and self.submeasures[-1].measure_no == m.measure_no):
+            return self.submeasures[-1]
+        return None
+
+    def malformed(self, row: int, entity: str, value: str, detail: str) -> None:
+        self.issues.append(StructuralIssue("malformed_row", row, entity, None, value, detail))
+
+    def flush_policy_kpi(self) -> None:
+        draft = self.policy_kpi
+        self.policy_kpi = None
+        if draft is None or not (draft.name or draft.values):
+            return
+        empty = ("", "", draft.row)
+        base, target, latest = (draft.values.get(k, empty) for k in ("baseline", "target", "latest"))
+        self.kpis.append(KpiRec(
+            level="policy", policy_no=draft.policy_no, measure_no=None, name=draft.name,
+            departments="", sections="", baseline_target="",
+            baseline=base[0], baseline_year=base[1], target=target[0], target_year=target[1],
+            latest=latest[0], latest_year=latest[1], layout="policy", row=draft.row,
+            baseline_row=base[2], target_row=target[2], latest_row=latest[2], n_cells=5,
+        ))
+
+
+def _width(raw: tuple[str, ...]) -> int:
+    """Cells a row really has: trailing empty cells beyond the table width do not count."""
+    n = len(raw)
+    while n > PROJECT_WIDTH and not clean_cell(raw[n - 1]):
+        n -= 1
+    return n
+
+
+def _fit(raw: tuple[str, ...]) -> tuple[str, ...]:
+    padded = tuple(raw[:PROJECT_WIDTH]) + ("",) * max(0, PROJECT_WIDTH - len(raw))
+    return padded
+
+
+def parse_grid(grid: Grid, *, fiscal_year: int | None = None,
+               municipality: str | None = None, default_municipality: str = "うきは市") -> ParsedSheet:
+    """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
+    st = _State()
+    title = ""
+    found_municipality: str | None = None
+    detected_fy: int | None = None
+    fy_row: int | None = None
+    saw_header = False
+
+    for i, raw in enumerate(grid.rows):
+        cells = [clean_cell(c) for c in raw]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            continue
+        first = cells[0]
+        first_key = _key(first)
+
+        heading = _POLICY_HEADING.match(first_key) if len(cells) == 1 else None
+        if heading:
+            st.flush_policy_kpi()
+            st.in_table = False
+            title_text = re.sub(r"^\s*[0-9０-９]+\s*[)）]\s*", "", first)
+            title_text = re.sub(r"\s*[(（]\s*戦略.*$", "", title_text)
+            st.policies.append(PolicyRec(i, int(heading.group(1)), title_text,
+                                         int(heading.group(3))))
+            st.policy_kpi = _PolicyKpiDraft(int(heading.group(1)), i)
+            continue
+
+        if st.policy is None:
+            # Title page and the table of contents that repeats the policy titles.
+            if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
+                title = first
+                m = _MUNICIPALITY.search(first_key)
+                found_municipality = m.group(1) if m else None
+            continue
+
+        if _is_header(cells):
+            st.flush_policy_kpi()
+            st.in_table = True
+            saw_header = True
+            fy = fiscal_year_from_header(cells[4]) if len(cells) > 4 else None
+            if fy is not None and detected_fy is None:
+                detected_fy, fy_row = fy, i
+            continue
+
+        if not st.in_table:
+            _policy_block_row(st, i, cells, first_key)
+            continue
+
+        _table_row(st, i, raw, cells, first, first_key)
+
+    st.flush_policy_kpi()
+
+    if not st.policies or not saw_header:
+        raise SheetFatal(
+            "unrecognized_layout",
+            "PDCA シートの形式ではありません: 基本方針の見出し「1)…(戦略P…)」と"
+            "事業一覧の表が見つかりません。",
+            source_file=grid.source_file,
+        )
+    fy_final = fiscal_year if fiscal_year is not None else detected_fy
+    if fy_final is None:
+        raise SheetFatal(
+            "fiscal_year_missing",
+            "年度が分かりません: 事業一覧の見出しに「R3年度事業化」のような年度がありません。"
+            "見出しを直すか --fiscal-year で指定してください。",
+            source_file=grid.source_file,
+        )
+    return ParsedSheet(
+        grid=grid,
+        municipality=municipality or found_municipality or default_municipality,
+        fiscal_year=fy_final,
+        fiscal_year_row=fy_row,
+        title=title,
+        policies=tuple(st.policies),
+        measures=tuple(st.measures),
+        submeasures=tuple(st.submeasures),
+        projects=tuple(st.projects),
+        kpis=tuple(st.kpis),
+        issues=tuple(st.issues),
+    )
+
+
+def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> None:
+    """概要 / ねらい lines and the policy KPI's 現状値 / 目標値 / 最新値 lines."""
+    policy = st.policy
+    assert policy is not None
+    draft = st.policy_kpi
+    labels = [_key(c) for c in cells]
+    handled = False
+    if first_key == "概要":
+        st.policies[-1] = _replace(policy, overview=cells[1] if len(cells) > 1 else "")
+        if len(labels) > 3 and labels[2] == "KPI" and draft is not None:
+            draft.name = cells[3]
+            draft.row = i
+        handled = True
+    elif first_key == "ねらい":
+        st.policies[-1] = _replace(policy, aim=cells[1] if len(cells) > 1 else "")
+        handled = True
+    if len(labels) > 2 and labels[2] in _POLICY_VALUE_LABELS and draft is not None:
+        value = cells[3] if len(cells) > 3 else ""
+        as_of = cells[4] if len(cells) > 4 else ""
+        draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
+        handled = True
+    if not handled:
+        st.malformed(i, "policy", "\t".join(cells),
+                     "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です")
+
+
+def _replace(policy: PolicyRec, **changes: str) -> PolicyRec:
+    from dataclasses import replace
+
+    return replace(policy, **changes)
+
+
+def _table_row(st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str,
+               first_key: str) -> None:
+    policy = st.policy
+    assert policy is not None
+    width = _width(raw)
+    rest_empty = not any(cells[1:])
+
+    if first and first[0] in CIRCLED:
+        measure = st.measure()
+        if measure is None:
+            st.malformed(i, "project", "\t".join(raw), "施策の行より前に取組の行があります")
+            return
+        sub = SubmeasureRec(i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1,
+                            first[1:].strip())
+        st.submeasures.append(sub)
+        st.seq = 0
+        _project(st, i, raw, width, sub)
+        return
+
+    if first_key.startswith("KPI"):
+        _measure_kpi(st, i, raw, cells, width)
+        return
+
+    measure_match = _MEASURE.match(first_key) if first else None
+    if measure_match and rest_empty:
+        title = re.sub(r"^\s*[0-9０-９]+\s*", "", first)
+        st.measures.append(MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title))
+        return
+
+    if not first and any(cells[1:]):
+        sub_or_none = st.submeasure()
+        if sub_or_none is None:
+            st.malformed(i, "project", "\t".join(raw), "取組(①など)の行より前に事業の行があります")
+            return
+        _project(st, i, raw, width, sub_or_none)
+        return
+
+    st.malformed(i, "project", "\t".join(raw), "事業一覧の表の中で、形の分からない行です")
+
+
+def _project(st: _State, i: int, raw: tuple[str, ...], width: int, sub: SubmeasureRec) -> None:
+    st.seq += 1
+    st.projects.append(ProjectRec(i, sub.policy_no, sub.measure_no, sub.submeasure_no, st.seq,
+                                  _fit(raw), width))
+
+
+def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], width: int) -> None:
+    measure = st.measure()
+    policy = st.policy
+    assert policy is not None
+    c = list(_fit(raw))
+    c = [clean_cell(x) for x in c]
+    if _key(c[0]) == "KPI":
+        layout = "kpi_tab"
+        name, dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[4], c[5], c[6]
+    else:
+        layout = "kpi_space"
+        name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
+        dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
+    st.kpis.append(KpiRec(
+        level="measure", policy_no=policy.policy_no,
+        measure_no=measure.measure_no if measure else None, name=name,
+        departments=dept, sections=sect, baseline_target=bt, baseline="", baseline_year="",
+        target="", target_year="", latest=latest, latest_year=as_of, layout=layout, row=i,
+        baseline_row=i, target_row=i, latest_row=i, n_cells=width,
+    ))
+    if measure is None:
+        st.malformed(i, "kpi", "\t".join(raw), "施策の行より前に KPI の行があります")

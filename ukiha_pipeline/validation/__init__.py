@@ -1,0 +1,28 @@
+"""Validation stage: parsed sheet → staged frames → pandera models → failures (DESIGN §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ukiha_pipeline.settings import Settings
+from ukiha_pipeline.validation.context import RulesContext
+from ukiha_pipeline.validation.reference import load_master, load_rules
+from ukiha_pipeline.validation.result import Failure, ValidationResult
+from ukiha_pipeline.validation.run import check_sheet, validate_grid, validate_path
+
+__all__ = [
+    "Failure",
+    "RulesContext",
+    "ValidationResult",
+    "check_sheet",
+    "load_context",
+    "validate_grid",
+    "validate_path",
+]
+
+
+def load_context(settings: Settings | None = None, *, rules_file: Path | None = None,
+                 departments_file: Path | None = None) -> RulesContext:
+    s = settings or Settings.from_env()
+    return RulesContext(load_rules(rules_file or s.rules_file),
+                        load_master(departments_file or s.departments_file))

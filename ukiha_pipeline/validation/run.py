@@ -1,0 +1,188 @@
+"""Run the pandera models over a parsed sheet and turn their failure cases into Failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.models import MODELS
+from ukiha_pipeline.errors import SheetFatal
+from ukiha_pipeline.parsing import parse_grid
+from ukiha_pipeline.parsing.model import ParsedSheet
+from ukiha_pipeline.reading import Grid, read_grid
+from ukiha_pipeline.validation.context import RulesContext
+from ukiha_pipeline.validation.frames import (
+    PROJECT_CELLS,
+    VALUE_LABELS,
+    assignment_frame,
+    kpi_frames,
+    project_frame,
+)
+from ukiha_pipeline.validation.messages import SUGGESTION, render
+from ukiha_pipeline.validation.result import Failure, ValidationResult
+
+#: For dataframe-level checks (reported once per column by pandera): the column they concern.
+DF_CHECK_COLUMN: dict[tuple[str, str], str] = {
+    ("project", "flag_rating_mismatch"): "rating",
+    ("assignment", "unknown_department"): "name",
+    ("assignment", "unknown_section"): "name",
+    ("assignment", "section_department_mismatch"): "name",
+    ("kpi", "malformed_row"): "name",
+    ("kpi_value", "kpi_value_not_numeric"): "raw",
+}
+
+
+def fatal_failure(exc: SheetFatal, ctx: RulesContext, lang: str = "ja") -> Failure:
+    message, hint = render(exc.check, lang, detail=exc.message)
+    return Failure(exc.source_file, exc.line, None, "sheet", None, exc.check,
+                   ctx.rules.severity_of(exc.check), exc.value, message, hint)
+
+
+def validate_path(path: str | Path, ctx: RulesContext, *, fiscal_year: int | None = None,
+                  municipality: str | None = None, default_municipality: str = "うきは市",
+                  lang: str = "ja") -> ValidationResult:
+    """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure."""
+    try:
+        grid = read_grid(path)
+    except SheetFatal as exc:
+        return ValidationResult(str(path), None, None, (fatal_failure(exc, ctx, lang),))
+    return validate_grid(grid, ctx, fiscal_year=fiscal_year, municipality=municipality,
+                         default_municipality=default_municipality, lang=lang)
+
+
+def validate_grid(grid: Grid, ctx: RulesContext, *, fiscal_year: int | None = None,
+                  municipality: str | None = None, default_municipality: str = "うきは市",
+                  lang: str = "ja") -> ValidationResult:
+    try:
+        sheet = parse_grid(grid, fiscal_year=fiscal_year, municipality=municipality,
+                           default_municipality=default_municipality)
+    except SheetFatal as exc:
+        return ValidationResult(grid.source_file, grid.sha256, None,
+                                (fatal_failure(exc, ctx, lang),), notes=grid.notes)
+    return check_sheet(sheet, ctx, lang=lang)
+
+
+def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> ValidationResult:
+    builder = _FailureBuilder(sheet, ctx, lang)
+    for issue in sheet.issues:
+        builder.add(issue.entity, issue.check, issue.row, None, None, issue.value,
+                    f"record:{issue.row}", detail=issue.detail)
+
+    projects = project_frame(sheet)
+    malformed = set(projects.loc[projects["n_cells"] != 7, "record"])
+    kpis, values = kpi_frames(sheet)
+    malformed |= set(kpis.loc[(kpis["level"] == "measure") & (kpis["n_cells"] != 7), "record"])
+    frames = {
+        "project": projects,
+        "assignment": assignment_frame(sheet, malformed),
+        "kpi": kpis,
+        "kpi_value": values[~values["record"].isin(malformed)].reset_index(drop=True),
+    }
+    for entity, df in frames.items():
+        for idx, check, column in _failure_cases(entity, df, ctx):
+            row = df.loc[idx]
+            if row["record"] in malformed and check != "malformed_row":
+                continue  # local damage: a misshapen row reports its shape only
+            builder.from_frame(entity, check, column, row)
+
+    failures = tuple(sorted(builder.failures, key=lambda f: f.sort_key))
+    quarantined = frozenset(f.record for f in failures
+                            if f.severity in ("error", "fatal") and f.record)
+    return ValidationResult(sheet.grid.source_file, sheet.grid.sha256, sheet, failures,
+                            quarantined, sheet.grid.notes)
+
+
+def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext
+                   ) -> list[tuple[int, str, str]]:
+    """(index, check, column) of each failing row, once per row and check (lazy validation)."""
+    if df.empty:
+        return []
+    df.attrs["context"] = ctx
+    try:
+        MODELS[entity].validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    out: list[tuple[int, str, str]] = []
+    seen: set[tuple[int, str, str]] = set()
+    for _, case in cases.iterrows():
+        check = str(case["check"])
+        if case["index"] is None or pd.isna(case["index"]):
+            raise RuntimeError(f"schema problem in {entity}: {case.to_dict()}")
+        idx = int(case["index"])
+        column = DF_CHECK_COLUMN.get((entity, check), str(case["column"]))
+        key = (idx, check, column)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+class _FailureBuilder:
+    def __init__(self, sheet: ParsedSheet, ctx: RulesContext, lang: str) -> None:
+        self.sheet, self.ctx, self.lang = sheet, ctx, lang
+        self.failures: list[Failure] = []
+        self.allowed = "/".join(ctx.rules.ratings)
+
+    def add(self, entity: str, check: str, row: int, col: int | None, column: str | None,
+            value: str, record: str, **fields: object) -> None:
+        pos = self.sheet.grid.positions[row]
+        message, hint = render(check, self.lang, value=value, column=column or "",
+                               fiscal_year=self.sheet.fiscal_year, allowed=self.allowed, **fields)
+        self.failures.append(Failure(
+            source_file=self.sheet.grid.source_file, line=pos.line,
+            fiscal_year=self.sheet.fiscal_year, entity=entity, column=column, check=check,
+            severity=self.ctx.rules.severity_of(check), value=value, message=message, hint=hint,
+            worksheet=pos.worksheet, cell=pos.cell(col) if col is not None else None,
+            record=record, row_text=self.sheet.grid.raw_text(row),
+        ))
+
+    def from_frame(self, entity: str, check: str, column: str, row: pd.Series) -> None:
+        grid_row = int(row["row"])
+        raw_cells = self.sheet.grid.rows[grid_row]
+        record = str(row["record"])
+        fields: dict[str, object] = {}
+        if entity == "project":
+            label, col = PROJECT_CELLS.get(column, (None, None))
+            if check == "malformed_row":
+                label, col = None, 0
+                value = self.sheet.grid.raw_text(grid_row)
+                fields["detail"] = f"セルが {int(row['n_cells'])} 個、7 個のはずです"
+            else:
+                value = raw_cells[col] if col is not None and col < len(raw_cells) else ""
+            if check == "flag_rating_mismatch":
+                fields["flag"] = row["flag"]
+                allowed = "/".join(self.ctx.rules.flag_rating.get(str(row["flag"]), ()))
+                fields["detail"] = f"{row['flag']} は {allowed}"
+            if check == "duplicate_project":
+                label, col = PROJECT_CELLS["content"]
+                value = str(row["content"])
+                fields["detail"] = int(row["duplicate_of"])
+        elif entity == "assignment":
+            kind = str(row["kind"])
+            label, col = ("課" if kind == "department" else "係"), int(row["col"])
+            value = str(row["name"])
+            if check in ("unknown_department", "unknown_section"):
+                best = self.ctx.master.closest(value, self.sheet.fiscal_year,
+                                               section=check == "unknown_section")
+                fields["suggestion"] = SUGGESTION[self.lang].format(name=best) if best else ""
+            if check == "section_department_mismatch":
+                fields["detail"] = "、".join(str(row["row_departments"]).split("\t"))
+        elif entity == "kpi":
+            label, col = "KPI", int(row["col"])
+            value = str(row["name"])
+            if check == "malformed_row":
+                value = self.sheet.grid.raw_text(grid_row)
+                fields["detail"] = f"KPI の行のセルが {int(row['n_cells'])} 個、7 個のはずです"
+            if check == "kpi_unit_mismatch":
+                fields["detail"] = str(row["units"])
+            if check == "missing_required":
+                label = "KPI名"
+        else:  # kpi_value
+            label, col = VALUE_LABELS[str(row["which"])], int(row["col"])
+            value = str(row["raw"])
+        self.add(entity if entity != "assignment" else record.split(":")[0], check, grid_row,
+                 col, label, value, record, **fields)
