@@ -115,10 +115,15 @@ class AssignmentModel(_Base):
     @pa.dataframe_check(name="section_department_mismatch")
     def _belongs(cls, df: pd.DataFrame) -> Series[bool]:
         ctx = _ctx(df)
+        def judged(kind: str, name: str, depts: tuple[str, ...], fy: int) -> bool:
+            # only a known section on a row whose departments are all known is judged
+            return (kind == "section" and ctx.section_ok(name, fy)
+                    and all(ctx.department_ok(d, fy) for d in depts))
+
         ok = [
-            k != "section" or not ctx.section_ok(n, fy)
-            or ctx.section_belongs(n, tuple(d for d in ds.split("\t") if d), fy)
-            for k, n, ds, fy in zip(df["kind"], df["name"], df["row_departments"],
+            not judged(k, n, ds, fy) or ctx.section_belongs(n, ds, fy)
+            for k, n, ds, fy in zip(df["kind"], df["name"],
+                                    [tuple(d for d in x.split("\t") if d) for x in df["row_departments"]],
                                     df["fiscal_year"], strict=True)
         ]
         return pd.Series(ok, index=df.index, dtype=bool)

@@ -289,7 +289,8 @@ def _table_row(st: _State, i: int, raw: tuple[str, ...], cells: list[str], first
         _project(st, i, raw, width, sub_or_none)
         return
 
-    st.malformed(i, "project", "\t".join(raw), "事業一覧の表の中で、形の分からない行です")
+    st.malformed(i, "project", "\t".join(raw),
+                 f"事業一覧の表の中で、形の分からない行です (セル {width} 個)")
 
 
 def _project(st: _State, i: int, raw: tuple[str, ...], width: int, sub: SubmeasureRec) -> None:

@@ -60,7 +60,11 @@ def annual_pages(con: duckdb.DuckDBPyConnection) -> list[AnnualPage]:
     for fiscal_year, municipalities in per_year.items():
         several = len(municipalities) > 1
         for municipality in municipalities:
-            name = f"annual_{fiscal_year}_{_file_part(municipality)}" if several else f"annual_{fiscal_year}"
+            name = (
+                f"annual_{fiscal_year}_{_file_part(municipality)}"
+                if several
+                else f"annual_{fiscal_year}"
+            )
             pages.append(AnnualPage(municipality, fiscal_year, f"{name}.html", several))
     return pages
 
@@ -175,7 +179,9 @@ def _policy_table(
     ).df()
     if df.empty:
         return _page.paragraph("この年度の事業はありません。", css_class="note")
-    df["policy"] = [_numbered(no, title) for no, title in zip(df["policy_no"], df["title"], strict=True)]
+    df["policy"] = [
+        _numbered(no, title) for no, title in zip(df["policy_no"], df["title"], strict=True)
+    ]
     totals = {c: int(df[c].sum()) for c in [r.lower() for r in RATINGS] + ["total"]}
     df = pd.concat([df, pd.DataFrame([{"policy": "合計", **totals}])], ignore_index=True)
     df = df[["policy", *[r.lower() for r in RATINGS], "total"]]

@@ -88,7 +88,9 @@ def link_list(links: Sequence[tuple[str, str]]) -> SafeHtml:
     """`(filename, text)` pairs as a list of links."""
     if not links:
         return paragraph("ありません", css_class="note")
-    items = "".join(f'<li><a href="{href(name)}">{html.escape(text)}</a></li>' for name, text in links)
+    items = "".join(
+        f'<li><a href="{href(name)}">{html.escape(text)}</a></li>' for name, text in links
+    )
     return SafeHtml(f"<ul>{items}</ul>")
 
 
@@ -123,7 +125,9 @@ def offline(text: str) -> str:
     Sheet text is escaped before it gets here, so a raw tag can only come from code or from a
     great-tables change; that is a bug to surface, not to hide.
     """
-    text = _STYLE_BLOCK.sub(lambda m: m.group(0).replace(m.group(1), _CSS_IMPORT.sub("", m.group(1))), text)
+    text = _STYLE_BLOCK.sub(
+        lambda m: m.group(0).replace(m.group(1), _CSS_IMPORT.sub("", m.group(1))), text
+    )
     found = _FETCHING_TAG.search(text)
     if found:
         raise ReportError(f"report would fetch a resource: {found.group(0)!r}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ukiha_pipeline.validation.reference import DepartmentMaster, Rules
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: pandas compares df.attrs with ==
 class RulesContext:
     rules: Rules
     master: DepartmentMaster

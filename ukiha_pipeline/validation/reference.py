@@ -48,7 +48,7 @@ def load_rules(path: Path) -> Rules:
     return Rules(ratings, flag_rating, severity)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DepartmentMaster:
     """課 → 係 pairs, each valid from one fiscal year to another (open ends allowed)."""
 

@@ -1,0 +1,226 @@
+"""Validation report per sheet file for data stewards: the latest run's failures (DESIGN §6)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import duckdb
+import pandas as pd
+from great_tables import GT
+
+from ukiha_pipeline.reports import _page
+from ukiha_pipeline.reports._format import (
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    fiscal_year_label,
+    format_timestamp,
+    short_sha,
+)
+
+#: Characters that cannot be in a file name on common systems.
+_UNSAFE_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+#: How a tab (a cell boundary of the sheet) shows in the original row.
+TAB_MARK = " ⇥ "
+
+
+@dataclass(frozen=True)
+class LatestRun:
+    """The latest run that looked at one source file, and what it found."""
+
+    source_file: str
+    run_id: str
+    at_us: int
+    fiscal_year: int | None
+    n_fatal: int
+    n_error: int
+    n_warning: int
+
+    @property
+    def n_failures(self) -> int:
+        return self.n_fatal + self.n_error + self.n_warning
+
+
+@dataclass(frozen=True)
+class ValidationPage:
+    """`validation_<stem>.html`: every source file with that stem (normally one)."""
+
+    stem: str
+    filename: str
+    runs: tuple[LatestRun, ...]
+
+    @property
+    def fiscal_year(self) -> int | None:
+        years = [r.fiscal_year for r in self.runs if r.fiscal_year is not None]
+        return max(years) if years else None
+
+    @property
+    def title(self) -> str:
+        return f"検証結果 {self.stem}"
+
+    @property
+    def link_text(self) -> str:
+        year = fiscal_year_label(self.fiscal_year) if self.fiscal_year is not None else "年度不明"
+        fatal = sum(r.n_fatal for r in self.runs)
+        errors = sum(r.n_error for r in self.runs)
+        warnings = sum(r.n_warning for r in self.runs)
+        counts = f"エラー {errors:,} 件、警告 {warnings:,} 件"
+        if fatal:
+            counts = f"致命的 {fatal:,} 件、" + counts
+        return f"{self.stem}({year}): {counts}"
+
+
+def sheet_stem(source_file: str) -> str:
+    """`data/raw/r3.txt` → `r3` (backslash-separated paths too)."""
+    return PurePosixPath(source_file.replace("\\", "/")).stem
+
+
+def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
+    """One page per sheet file stem found in `validation_failures` or `sheets`.
+
+    The latest run of a file is the one with the latest time among its failures
+    (`recorded_at`) and its loads (`ingested_at`): a clean later run shows as clean, not as
+    the failures of an earlier one.
+    """
+    rows = con.execute(
+        """
+        WITH runs AS (
+            SELECT source_file, run_id, recorded_at AS at FROM validation_failures
+            UNION ALL
+            SELECT source_file, run_id, ingested_at AS at FROM sheets
+        ),
+        latest AS (
+            SELECT source_file, run_id, max(at) AS at FROM runs GROUP BY ALL
+            QUALIFY row_number() OVER (
+                PARTITION BY source_file ORDER BY max(at) DESC, run_id DESC) = 1
+        ),
+        counts AS (
+            SELECT source_file, run_id, max(fiscal_year) AS fiscal_year,
+                   count(*) FILTER (WHERE severity = 'fatal') AS n_fatal,
+                   count(*) FILTER (WHERE severity = 'error') AS n_error,
+                   count(*) FILTER (WHERE severity = 'warning') AS n_warning
+            FROM validation_failures GROUP BY ALL
+        ),
+        run_sheets AS (
+            SELECT source_file, run_id, max(fiscal_year) AS fiscal_year FROM sheets GROUP BY ALL
+        ),
+        file_sheets AS (
+            SELECT source_file, arg_max(fiscal_year, ingested_at) AS fiscal_year
+            FROM sheets GROUP BY ALL
+        )
+        SELECT l.source_file, l.run_id, epoch_us(l.at),
+               coalesce(rs.fiscal_year, c.fiscal_year, fs.fiscal_year),
+               coalesce(c.n_fatal, 0), coalesce(c.n_error, 0), coalesce(c.n_warning, 0)
+        FROM latest l
+        LEFT JOIN counts c USING (source_file, run_id)
+        LEFT JOIN run_sheets rs USING (source_file, run_id)
+        LEFT JOIN file_sheets fs USING (source_file)
+        ORDER BY l.source_file
+        """
+    ).fetchall()
+    by_name: dict[str, tuple[str, list[LatestRun]]] = {}
+    for row in rows:
+        run = LatestRun(*row)
+        stem = sheet_stem(run.source_file)
+        filename = f"validation_{_UNSAFE_IN_NAME.sub('_', stem)}.html"
+        by_name.setdefault(filename, (stem, []))[1].append(run)
+    pages = [ValidationPage(stem, name, tuple(runs)) for name, (stem, runs) in by_name.items()]
+    return sorted(pages, key=lambda p: (-(p.fiscal_year or 0), p.filename))
+
+
+def render_validation(con: duckdb.DuckDBPyConnection, page: ValidationPage) -> str:
+    parts: list[_page.SafeHtml] = [
+        _page.paragraph(
+            "シートを検証した最新の実行で見つかった問題です。"
+            "エラーの行は集計に含まれていません。シートを直して、もう一度取り込んでください。",
+            css_class="note",
+        )
+    ]
+    for i, run in enumerate(page.runs, start=1):
+        if len(page.runs) > 1:
+            parts.append(_page.heading(run.source_file))
+        parts.append(_page.facts(_run_facts(con, run)))
+        if run.n_failures == 0:
+            parts.append(_page.paragraph("問題は見つかりませんでした。", css_class="empty"))
+        else:
+            table_id = f"validation-{i}" if len(page.runs) > 1 else "validation"
+            parts.append(_failure_table(con, run, table_id))
+    return _page.page(page.title, parts)
+
+
+def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str, str | None]]:
+    sheet = con.execute(
+        """
+        SELECT run_id, status, source_sha256, municipality, epoch_us(ingested_at) FROM sheets
+        WHERE source_file = $f ORDER BY ingested_at DESC, sheet_id LIMIT 1
+        """,
+        {"f": run.source_file},
+    ).fetchone()
+    if run.n_fatal:
+        loaded = "読み込まれていません(致命的な問題のため。この年度の前回の読込はそのままです)"
+    elif sheet is None:
+        loaded = "読み込まれていません"
+    else:
+        sheet_run, status, sha, municipality, ingested = sheet
+        loaded = (
+            f"{municipality} {STATUS_LABELS.get(status, status)}"
+            f"(sha256 {short_sha(sha)}、実行ID {sheet_run}、取込 {format_timestamp(ingested)})"
+        )
+    return [
+        ("シート", run.source_file),
+        ("年度", fiscal_year_label(run.fiscal_year) if run.fiscal_year is not None else None),
+        ("実行ID", run.run_id),
+        ("検証日時", format_timestamp(run.at_us)),
+        ("読込", loaded),
+        (
+            "件数",
+            f"致命的 {run.n_fatal:,} 件、エラー {run.n_error:,} 件、警告 {run.n_warning:,} 件",
+        ),
+    ]
+
+
+def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str) -> _page.SafeHtml:
+    df: pd.DataFrame = con.execute(
+        """
+        SELECT severity, line, worksheet, "column", "check", value, message, hint, row_text
+        FROM validation_failures
+        WHERE source_file = $f AND run_id = $r
+        ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
+                 line NULLS FIRST, worksheet, "column", "check", value, message, hint, row_text
+        """,
+        {"f": run.source_file, "r": run.run_id},
+    ).df()
+    df["severity"] = df["severity"].map(lambda s: SEVERITY_LABELS.get(s, s))
+    df["row_text"] = df["row_text"].map(
+        lambda t: t.replace("\t", TAB_MARK) if isinstance(t, str) else t
+    )
+    df["line"] = df["line"].astype("Int64")
+    columns = ["line", "worksheet", "column", "check", "value", "message", "hint", "row_text"]
+    if df["worksheet"].isna().all():
+        columns.remove("worksheet")
+    df = df[["severity", *columns]]
+    present = [label for label in SEVERITY_LABELS.values() if label in set(df["severity"])]
+    gt = (
+        GT(df, id=table_id, groupname_col="severity")
+        .row_group_order(present)
+        .cols_label(
+            line="行",
+            worksheet="ワークシート",
+            column="列",
+            check="チェック",
+            value="値",
+            message="内容",
+            hint="対処",
+            row_text="元の行",
+        )
+        .fmt_integer(columns="line", use_seps=False)
+        .cols_align(align="right", columns="line")
+        .cols_align(align="left", columns=[c for c in columns if c != "line"])
+        .tab_source_note(
+            f"行: テキストの行番号、またはブックの行番号。元の行の「{TAB_MARK.strip()}」はタブ(セルの区切り)です。"
+        )
+        .tab_source_note(f"出典: {run.source_file}(実行ID {run.run_id})")
+    )
+    return _page.table(gt)

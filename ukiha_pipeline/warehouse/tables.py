@@ -1,0 +1,200 @@
+"""A validated sheet → one DataFrame per warehouse table (shapes from `schema.TABLE_COLUMNS`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from ukiha_pipeline.normalize import parse_as_of, parse_quantity, split_names
+from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.parsing.model import ParsedSheet
+from ukiha_pipeline.validation.context import RulesContext
+from ukiha_pipeline.validation.frames import content_key, kpi_values
+from ukiha_pipeline.validation.result import ValidationResult
+from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS
+
+
+def stable_key(*parts: str) -> str:
+    """A short hash of the parts: the same text in another year gives the same key."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SheetTables:
+    """Everything one sheet puts into the warehouse, keyed by table name."""
+
+    municipality: str
+    fiscal_year: int
+    frames: dict[str, pd.DataFrame]
+    n_projects: int
+    n_kpis: int
+    n_quarantined: int
+
+
+def _df(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[table]))
+
+
+def build_tables(result: ValidationResult, ctx: RulesContext, *, run_id: str,
+                 recorded_at: datetime) -> SheetTables:
+    sheet = result.sheet
+    assert sheet is not None, "a fatal sheet has no tables"
+    mun, fy = sheet.municipality, sheet.fiscal_year
+    keep = lambda record: record not in result.quarantined  # noqa: E731
+    base = {"municipality": mun, "fiscal_year": fy}
+    pos = sheet.grid.positions
+
+    frames: dict[str, pd.DataFrame] = {
+        "policies": _df("policies", [
+            {**base, "policy_no": p.policy_no, "title": p.title, "strategy_page": p.strategy_page,
+             "overview": p.overview or None, "aim": p.aim or None, "source_line": pos[p.row].line}
+            for p in sheet.policies]),
+        "measures": _df("measures", [
+            {**base, "policy_no": m.policy_no, "measure_no": m.measure_no, "title": m.title,
+             "source_line": pos[m.row].line} for m in sheet.measures]),
+        "submeasures": _df("submeasures", [
+            {**base, "policy_no": s.policy_no, "measure_no": s.measure_no,
+             "submeasure_no": s.submeasure_no, "title": s.title, "source_line": pos[s.row].line}
+            for s in sheet.submeasures]),
+    }
+    for name in ("policies", "measures", "submeasures"):
+        frames[name] = frames[name].drop_duplicates(
+            subset=[c for c in frames[name].columns if c.endswith("_no")], keep="first")
+
+    projects, project_depts = [], []
+    key_count: Counter[str] = Counter()
+    for p in sheet.projects:
+        if not keep(f"project:{p.row}"):
+            continue
+        cells = [clean_cell(c) for c in p.cells]
+        key = stable_key(mun, content_key(cells[3]))
+        key_count[key] += 1
+        if key_count[key] > 1:
+            key = f"{key}#{key_count[key]}"
+        flag = _flag(result, p.row)
+        projects.append({
+            **base, "project_key": key, "policy_no": p.policy_no, "measure_no": p.measure_no,
+            "submeasure_no": p.submeasure_no, "seq": p.seq, "content": cells[3],
+            "commercialized": flag == "○", "rating": _rating(result, p.row),
+            "action": cells[5] or None, "raw_flag": p.cells[4], "raw_rating": p.cells[6],
+            "source_line": pos[p.row].line,
+        })
+        for dept, sect in pair_departments(cells[1], cells[2], ctx, fy):
+            project_depts.append({**base, "project_key": key, "department": dept, "section": sect})
+    frames["projects"] = _df("projects", projects)
+    frames["project_departments"] = _df("project_departments", project_depts)
+
+    kpis, kpi_depts = [], []
+    for i, k in enumerate(sheet.kpis):
+        if not keep(f"kpi:{i}"):
+            continue
+        v = kpi_values(k)
+        key = stable_key(mun, k.level, content_key(k.name))
+        row: dict[str, object] = {
+            **base, "kpi_key": key, "level": k.level, "policy_no": k.policy_no,
+            "measure_no": k.measure_no, "name": k.name, "definition": v.definition,
+            "source_line": pos[k.row].line,
+        }
+        for which in ("baseline", "target", "latest"):
+            q = parse_quantity(v.raw[which])
+            as_of = parse_as_of(v.raw_years[which]) if v.raw_years[which] else None
+            row |= {
+                f"{which}_value": q.value if q else None, f"{which}_unit": q.unit if q else None,
+                f"{which}_note": q.note if q else None,
+                f"{which}_year": as_of.year if as_of else None,
+                f"{which}_year_kind": as_of.kind if as_of else None,
+                f"{which}_year_range": as_of.range_text if as_of else None,
+                f"raw_{which}": v.raw[which] or None,
+                f"raw_{which}_year": v.raw_years[which] or None,
+            }
+        kpis.append(row)
+        for dept, sect in pair_departments(k.departments, k.sections, ctx, fy):
+            kpi_depts.append({**base, "kpi_key": key, "department": dept, "section": sect})
+    frames["kpis"] = _df("kpis", kpis)
+    frames["kpi_departments"] = _df("kpi_departments", kpi_depts)
+
+    frames["quarantine"] = quarantine_frame(result, run_id=run_id, recorded_at=recorded_at)
+    return SheetTables(mun, fy, frames, len(projects), len(kpis), len(frames["quarantine"]))
+
+
+def _flag(result: ValidationResult, row: int) -> str:
+    from ukiha_pipeline.normalize import normalize_flag
+
+    assert result.sheet is not None
+    return normalize_flag(result.sheet.grid.rows[row][4])
+
+
+def _rating(result: ValidationResult, row: int) -> str:
+    from ukiha_pipeline.normalize import normalize_rating
+
+    assert result.sheet is not None
+    return normalize_rating(result.sheet.grid.rows[row][6])
+
+
+def pair_departments(dept_cell: str, sect_cell: str, ctx: RulesContext,
+                     fiscal_year: int) -> list[tuple[str, str | None]]:
+    """Pair each 係 with the 課 of the row it belongs to (cells are not positionally paired).
+
+    A section that belongs to none of the row's departments stays with the first one (and
+    was reported as section_department_mismatch); a department with no section gets NULL.
+    """
+    depts, sects = split_names(dept_cell), split_names(sect_cell)
+    if not depts:
+        return []
+    pairs: list[tuple[str, str | None]] = []
+    for s in sects:
+        owners = [d for d in depts if ctx.section_belongs(s, (d,), fiscal_year)]
+        pairs.append((owners[0] if owners else depts[0], s))
+    with_section = {d for d, _ in pairs}
+    pairs += [(d, None) for d in depts if d not in with_section]
+    return list(dict.fromkeys(pairs))
+
+
+def quarantine_frame(result: ValidationResult, *, run_id: str, recorded_at: datetime
+                     ) -> pd.DataFrame:
+    """One row per record kept out of the fact tables, with its raw text and reasons."""
+    sheet = result.sheet
+    if sheet is None:
+        return _df("quarantine", [])
+    reasons: dict[str, list[str]] = {}
+    lines: dict[str, int | None] = {}
+    entities: dict[str, str] = {}
+    for f in result.failures:
+        if f.record in result.quarantined and f.severity in ("error", "fatal"):
+            reasons.setdefault(f.record, []).append(f"{f.check}: {f.message}")
+            lines.setdefault(f.record, f.line)
+            entities.setdefault(f.record, f.entity)
+    rows = []
+    for record in sorted(reasons, key=lambda r: lines[r] or 0):
+        rows.append({
+            "run_id": run_id, "source_file": result.source_file, "source_sha256": result.sha256,
+            "municipality": sheet.municipality, "fiscal_year": sheet.fiscal_year,
+            "entity": entities[record], "line": lines[record], "raw": _raw(sheet, record),
+            "reason": " | ".join(dict.fromkeys(reasons[record])), "recorded_at": recorded_at,
+        })
+    return _df("quarantine", rows)
+
+
+def _raw(sheet: ParsedSheet, record: str) -> str:
+    kind, _, num = record.partition(":")
+    if kind == "kpi":
+        k = sheet.kpis[int(num)]
+        rows = sorted({k.row, k.baseline_row, k.target_row, k.latest_row})
+        return "\n".join(sheet.grid.raw_text(r) for r in rows)
+    return sheet.grid.raw_text(int(num))
+
+
+def failures_frame(result: ValidationResult, *, run_id: str, recorded_at: datetime,
+                   municipality: str | None) -> pd.DataFrame:
+    rows = [{
+        "run_id": run_id, "source_file": f.source_file, "source_sha256": result.sha256,
+        "worksheet": f.worksheet, "line": f.line, "municipality": municipality,
+        "fiscal_year": f.fiscal_year, "entity": f.entity, "column": f.column, "check": f.check,
+        "severity": f.severity, "value": f.value, "message": f.message, "hint": f.hint,
+        "row_text": f.row_text or None, "recorded_at": recorded_at,
+    } for f in result.failures]
+    return _df("validation_failures", rows)
