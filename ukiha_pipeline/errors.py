@@ -7,6 +7,10 @@ class UkihaError(Exception):
     """Root of every error this package raises on purpose."""
 
 
+class UsageError(UkihaError):
+    """The command was called with something that cannot be used (exit code 2)."""
+
+
 class ConfigError(UkihaError):
     """The rules file or the department master cannot be used."""
 

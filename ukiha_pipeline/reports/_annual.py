@@ -146,7 +146,7 @@ def _rating_columns(gt: GT, legend: Mapping[str, str], first: str) -> GT:
     return (
         gt.cols_label(**labels, total="計")
         .tab_spanner(label="進捗状況(事業数)", columns=count_cols)
-        .fmt_integer(columns=count_cols, locale="ja")
+        .fmt_integer(columns=count_cols)
         .cols_align(align="right", columns=count_cols)
         .cols_align(align="left", columns=first)
     )
@@ -299,7 +299,7 @@ def _kpi_table(
             progress="進捗率",
             on_track="順調",
         )
-        .fmt_percent(columns="progress", decimals=1, locale="ja")
+        .fmt_percent(columns="progress", decimals=1)
         .cols_align(align="right", columns=["baseline", "target", "latest", "progress"])
         .cols_align(align="center", columns="on_track")
         .tab_source_note(

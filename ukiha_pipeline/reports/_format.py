@@ -42,7 +42,7 @@ MISSING = "—"
 #: Japan has no daylight saving time, so a fixed offset is exact and needs no tz database.
 JST = timezone(timedelta(hours=9), "JST")
 
-_MINUS = "\u2212"  # the minus sign great-tables uses with locale="ja"
+_MINUS = "\u2212"  # the minus sign great-tables prints, so all numbers agree
 
 
 def is_missing(value: object) -> bool:

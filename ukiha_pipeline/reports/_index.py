@@ -97,9 +97,10 @@ def _sheet_status(con: duckdb.DuckDBPyConnection) -> _page.SafeHtml:
         GT(df, id="index-sheets")
         .cols_label(**{c: label for c, label in labels.items() if c in df.columns})
         .fmt_integer(columns="fiscal_year", use_seps=False)
-        .fmt_integer(columns=counts, locale="ja")
+        .fmt_integer(columns=counts)
         .tab_source_note(
-            "状態: 現行 = その年度の集計に使われているシート、置換済み = 後の読込で置き換えられたシート。"
+            "状態: 現行 = その年度の集計に使われているシート、"
+            "置換済み = 後の読込で置き換えられたシート。"
         )
     )
     return _page.table(gt)

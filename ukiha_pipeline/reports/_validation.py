@@ -22,6 +22,18 @@ from ukiha_pipeline.reports._format import (
 #: Characters that cannot be in a file name on common systems.
 _UNSAFE_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
+#: Failure columns shown, with their labels (worksheet only when a workbook has one).
+_FAILURE_COLUMNS: dict[str, str] = {
+    "line": "行",
+    "worksheet": "ワークシート",
+    "column": "列",
+    "check": "チェック",
+    "value": "値",
+    "message": "内容",
+    "hint": "対処",
+    "row_text": "元の行",
+}
+
 #: How a tab (a cell boundary of the sheet) shows in the original row.
 TAB_MARK = " ⇥ "
 
@@ -87,14 +99,18 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
     rows = con.execute(
         """
         WITH runs AS (
-            SELECT source_file, run_id, recorded_at AS at FROM validation_failures
+            SELECT source_file, run_id, recorded_at AS seen_at FROM validation_failures
             UNION ALL
-            SELECT source_file, run_id, ingested_at AS at FROM sheets
+            SELECT source_file, run_id, ingested_at AS seen_at FROM sheets
+        ),
+        per_run AS (
+            SELECT source_file, run_id, max(seen_at) AS seen_at FROM runs
+            GROUP BY source_file, run_id
         ),
         latest AS (
-            SELECT source_file, run_id, max(at) AS at FROM runs GROUP BY ALL
+            SELECT * FROM per_run
             QUALIFY row_number() OVER (
-                PARTITION BY source_file ORDER BY max(at) DESC, run_id DESC) = 1
+                PARTITION BY source_file ORDER BY seen_at DESC, run_id DESC) = 1
         ),
         counts AS (
             SELECT source_file, run_id, max(fiscal_year) AS fiscal_year,
@@ -110,7 +126,7 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
             SELECT source_file, arg_max(fiscal_year, ingested_at) AS fiscal_year
             FROM sheets GROUP BY ALL
         )
-        SELECT l.source_file, l.run_id, epoch_us(l.at),
+        SELECT l.source_file, l.run_id, epoch_us(l.seen_at),
                coalesce(rs.fiscal_year, c.fiscal_year, fs.fiscal_year),
                coalesce(c.n_fatal, 0), coalesce(c.n_error, 0), coalesce(c.n_warning, 0)
         FROM latest l
@@ -197,29 +213,21 @@ def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str
         lambda t: t.replace("\t", TAB_MARK) if isinstance(t, str) else t
     )
     df["line"] = df["line"].astype("Int64")
-    columns = ["line", "worksheet", "column", "check", "value", "message", "hint", "row_text"]
-    if df["worksheet"].isna().all():
-        columns.remove("worksheet")
-    df = df[["severity", *columns]]
+    labels = {c: label for c, label in _FAILURE_COLUMNS.items() if c != "worksheet"}
+    if df["worksheet"].notna().any():
+        labels = dict(_FAILURE_COLUMNS)
+    df = df[["severity", *labels]]
     present = [label for label in SEVERITY_LABELS.values() if label in set(df["severity"])]
     gt = (
         GT(df, id=table_id, groupname_col="severity")
         .row_group_order(present)
-        .cols_label(
-            line="行",
-            worksheet="ワークシート",
-            column="列",
-            check="チェック",
-            value="値",
-            message="内容",
-            hint="対処",
-            row_text="元の行",
-        )
+        .cols_label(**labels)
         .fmt_integer(columns="line", use_seps=False)
         .cols_align(align="right", columns="line")
-        .cols_align(align="left", columns=[c for c in columns if c != "line"])
+        .cols_align(align="left", columns=[c for c in labels if c != "line"])
         .tab_source_note(
-            f"行: テキストの行番号、またはブックの行番号。元の行の「{TAB_MARK.strip()}」はタブ(セルの区切り)です。"
+            "行: テキストファイルの行番号、またはブックの行番号。"
+            f"元の行の「{TAB_MARK.strip()}」はタブ(セルの区切り)です。"
         )
         .tab_source_note(f"出典: {run.source_file}(実行ID {run.run_id})")
     )

@@ -1,0 +1,328 @@
+"""Reports stage: render a small, hand-built, SYNTHETIC warehouse and check the HTML.
+
+None of the rows below come from a real sheet; values are made up to exercise formatting,
+escaping, grouping and file naming.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+import pytest
+
+from ukiha_pipeline.errors import ReportError
+from ukiha_pipeline.reports import _page, render_all
+from ukiha_pipeline.warehouse.schema import create_all_sql
+
+MARKUP = "<img src=x onerror=alert(1)>"
+CITY = "うきは市"
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, object]]
+) -> None:
+    for row in rows:
+        cols = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+
+
+def _sheet(
+    sheet_id: str, fy: int, source: str, run_id: str, at: str, **kw: object
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "sheet_id": sheet_id,
+        "municipality": CITY,
+        "fiscal_year": fy,
+        "source_file": source,
+        "source_sha256": f"{sheet_id:0<12}" + "ab" * 26,
+        "ingested_at": at,
+        "run_id": run_id,
+        "status": "current",
+        "n_projects": 3,
+        "n_kpis": 2,
+        "n_quarantined": 0,
+        "n_errors": 0,
+        "n_warnings": 1,
+    }
+    row.update(kw)
+    return row
+
+
+def _failure(run_id: str, source: str, at: str, **kw: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "run_id": run_id,
+        "source_file": source,
+        "line": 1,
+        "municipality": CITY,
+        "fiscal_year": 2021,
+        "entity": "project",
+        "column": "rating",
+        "check": "flag_rating_mismatch",
+        "severity": "warning",
+        "value": "A",
+        "message": "synthetic message",
+        "recorded_at": at,
+    }
+    row.update(kw)
+    return row
+
+
+def _project(fy: int, key: str, content: str, rating: str, seq: int) -> dict[str, object]:
+    return {
+        "municipality": CITY,
+        "fiscal_year": fy,
+        "project_key": key,
+        "policy_no": 1,
+        "measure_no": 1,
+        "submeasure_no": 1,
+        "seq": seq,
+        "content": content,
+        "commercialized": rating != "E",
+        "rating": rating,
+        "source_line": 80 + seq,
+    }
+
+
+def _kpi(fy: int, key: str, level: str, **kw: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "municipality": CITY,
+        "fiscal_year": fy,
+        "kpi_key": key,
+        "level": level,
+        "policy_no": 1,
+        "measure_no": 1 if level == "measure" else None,
+        "name": f"合成KPI {key}",
+        "source_line": 10,
+    }
+    row.update(kw)
+    return row
+
+
+def build_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """A synthetic two-year warehouse: FY2021 (with failures) and FY2022 (clean)."""
+    for stmt in create_all_sql():
+        con.execute(stmt)
+    _insert(con, "sheets", [
+        _sheet("s21old", 2021, "data/raw/r3_sheet.txt", "run-0", "2024-04-01 09:00:00+09",
+               status="superseded"),
+        _sheet("s21", 2021, "data/raw/r3_sheet.txt", "run-2", "2024-05-01 10:00:00+09"),
+        _sheet("s22", 2022, "data/raw/r4_sheet.txt", "run-3", "2024-06-01 10:00:00+09",
+               n_warnings=0),
+    ])  # fmt: skip
+    for fy in (2021, 2022):
+        _insert(con, "policies", [{
+            "municipality": CITY, "fiscal_year": fy, "policy_no": 1,
+            "title": "合成の基本方針", "source_line": 5,
+        }])  # fmt: skip
+        _insert(con, "measures", [{
+            "municipality": CITY, "fiscal_year": fy, "policy_no": 1, "measure_no": 1,
+            "title": "合成の施策" + MARKUP, "source_line": 6,
+        }])  # fmt: skip
+    _insert(con, "projects", [
+        _project(2021, "p1", MARKUP, "A", 1),
+        _project(2021, "p2", "合成事業その2", "A", 2),
+        _project(2021, "p3", "合成事業その3", "E", 3),
+        _project(2022, "p1", MARKUP, "B", 1),
+        _project(2022, "p2", "合成事業その2", "A", 2),
+    ])  # fmt: skip
+    _insert(
+        con,
+        "project_departments",
+        [
+            {"municipality": CITY, "fiscal_year": 2021, "project_key": k, "department": "合成課"}
+            for k in ("p1", "p2", "p3")
+        ],
+    )
+    _insert(con, "kpis", [
+        _kpi(2021, "k1", "policy", baseline_value=1_500_000.0, baseline_unit="円",
+             target_value=2_000_000.0, target_unit="円", latest_value=1_900_000.0,
+             latest_unit="円", latest_year=2021, latest_year_kind="fiscal"),
+        _kpi(2021, "k2", "measure", baseline_value=35.9, baseline_unit="%",
+             target_value=40.0, target_unit="%"),
+        _kpi(2022, "k1", "policy", baseline_value=1_500_000.0, baseline_unit="円",
+             target_value=2_000_000.0, target_unit="円", latest_value=2_100_000.0,
+             latest_unit="円", latest_year=2022, latest_year_kind="fiscal"),
+    ])  # fmt: skip
+    _insert(con, "validation_failures", [
+        # An older run of the same file: must not show.
+        _failure("run-1", "data/raw/r3_sheet.txt", "2024-04-30 10:00:00+09",
+                 message="古い実行の合成メッセージ", line=7),
+        _failure("run-2", "data/raw/r3_sheet.txt", "2024-05-01 10:00:00+09", line=90,
+                 value=MARKUP, message="合成: 事業化フラグと進捗状況が一致しません",
+                 hint="フラグか進捗状況を直してください", row_text="①\t合成課\t" + MARKUP),
+        _failure("run-2", "data/raw/r3_sheet.txt", "2024-05-01 10:00:00+09", line=120,
+                 severity="error", check="rating_invalid", value="Ｚ",
+                 message="合成: 進捗状況がA-Eではありません"),
+        # Failures of r4 fixed by a later, clean load (run-3): the page must say it is clean.
+        _failure("run-2b", "data/raw/r4_sheet.txt", "2024-05-31 10:00:00+09",
+                 fiscal_year=2022, message="解消済みの合成メッセージ"),
+        _failure("run-9", "data/raw/broken.txt", "2024-05-02 10:00:00+09", line=None,
+                 fiscal_year=None, entity="sheet", column=None, severity="fatal",
+                 check="unreadable_file", value=None, message="合成: 読めないファイル"),
+    ])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Path], Path]]:
+    """Render once per module: the tests below only read the pages."""
+    tmp = tmp_path_factory.mktemp("synthetic")
+    con = duckdb.connect(str(tmp / "synthetic.duckdb"))
+    build_warehouse(con)
+    out = tmp / "reports"
+    yield render_all(con, out), out
+    con.close()
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_expected_files(rendered: tuple[list[Path], Path]) -> None:
+    written, out = rendered
+    names = {p.name for p in written}
+    assert names == {
+        "annual_2021.html",
+        "annual_2022.html",
+        "validation_r3_sheet.html",
+        "validation_r4_sheet.html",
+        "validation_broken.html",
+        "trends.html",
+        "index.html",
+    }
+    assert all(p.parent == out and p.is_file() for p in written)
+    assert written[-1].name == "index.html"
+
+
+def test_annual_page(rendered: tuple[list[Path], Path]) -> None:
+    page = _read(rendered[1] / "annual_2021.html")
+    assert '<meta charset="utf-8">' in page
+    assert "1,900,000円" in page  # KPI latest value with thousands separators and unit
+    assert "1,500,000円" in page and "2,000,000円" in page
+    assert "80.0%" in page  # progress (1.9M - 1.5M) / (2.0M - 1.5M)
+    assert "2021年度" in page
+    assert "○" in page  # 0.8 >= elapsed share 0.2 in FY2021
+    assert not re.search(r">\s*(None|nan|NaN|NaT|&lt;NA&gt;)\s*<", page)
+    # Policy 1 has 2 A and 1 E projects of 3.
+    policy = re.search(r'<div id="annual-2021-うきは市-policies".*?</table>', page, re.S)
+    assert policy is not None
+    cells = re.findall(r'<td headers="[^"]*-(a|b|c|d|e|total)"[^>]*>([^<]*)</td>', policy.group(0))
+    assert ("a", "2") in cells and ("e", "1") in cells and ("total", "3") in cells
+    assert "A 順調" in page and "E 未実施・中止" in page
+    assert "data/raw/r3_sheet.txt" in page
+    assert "sha256 s21000000000" in page and "s21000000000ab" not in page  # cut to 12
+    assert "run-2" in page
+    assert "合成課" in page
+
+
+def test_validation_page(rendered: tuple[list[Path], Path]) -> None:
+    page = _read(rendered[1] / "validation_r3_sheet.html")
+    assert "合成: 事業化フラグと進捗状況が一致しません" in page
+    assert ">90<" in page and ">120<" in page
+    assert "古い実行の合成メッセージ" not in page  # only the latest run
+    assert page.index("エラー (error)") < page.index("警告 (warning)")  # grouped, in order
+    assert "フラグか進捗状況を直してください" in page
+    clean = _read(rendered[1] / "validation_r4_sheet.html")
+    assert "問題は見つかりませんでした" in clean
+    assert "解消済みの合成メッセージ" not in clean  # an earlier run, superseded by a clean load
+    fatal = _read(rendered[1] / "validation_broken.html")
+    assert "合成: 読めないファイル" in fatal and "致命的" in fatal
+
+
+def test_sheet_text_is_escaped_everywhere(rendered: tuple[list[Path], Path]) -> None:
+    written, _ = rendered
+    for name in ("annual_2021.html", "validation_r3_sheet.html", "trends.html"):
+        page = _read(next(p for p in written if p.name == name))
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page, name
+    for path in written:
+        page = _read(path)
+        assert "<img src=x" not in page, path.name
+        assert "<script" not in page.lower(), path.name
+        assert "http://" not in page and "https://" not in page, path.name
+        assert "<link" not in page.lower() and "@import" not in page, path.name
+        assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+
+
+def test_trends_and_index(rendered: tuple[list[Path], Path]) -> None:
+    out = rendered[1]
+    trends = _read(out / "trends.html")
+    assert "1,900,000円" in trends and "2,100,000円" in trends
+    assert "2021年度" in trends and "2022年度" in trends
+    assert "悪化 ↓" in trends  # p1: A → B
+    index = _read(out / "index.html")
+    for name in ("annual_2022.html", "annual_2021.html", "trends.html", "validation_r3_sheet.html"):
+        assert f'href="{name}"' in index
+    assert index.index("annual_2022.html") < index.index("annual_2021.html")  # newest first
+    assert "data/raw/r4_sheet.txt" in index and "置換済み" in index
+
+
+def test_deterministic(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    build_warehouse(con)
+    first = {p.name: p.read_bytes() for p in render_all(con, tmp_path / "a")}
+    second = {p.name: p.read_bytes() for p in render_all(con, tmp_path / "b")}
+    assert first == second
+
+
+def test_fiscal_year_and_several_municipalities(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    build_warehouse(con)
+    _insert(con, "sheets", [
+        _sheet("other", 2021, "data/raw/other.txt", "run-5", "2024-05-03 10:00:00+09",
+               municipality="合成町"),
+    ])  # fmt: skip
+    written = {p.name for p in render_all(con, tmp_path, fiscal_year=2021)}
+    assert {"annual_2021_うきは市.html", "annual_2021_合成町.html"} <= written
+    assert "annual_2022.html" not in written and "annual_2021.html" not in written
+    assert not (tmp_path / "annual_2022.html").exists()
+    index = _read(tmp_path / "index.html")
+    assert "annual_2022.html" not in index  # not written, so not linked
+    assert f'href="{quote("annual_2021_合成町.html")}"' in index
+    # Another year's page already in the folder stays linked when only FY2021 is rendered.
+    (tmp_path / "annual_2022.html").write_text("<!DOCTYPE html>", encoding="utf-8")
+    render_all(con, tmp_path, fiscal_year=2021)
+    assert 'href="annual_2022.html"' in _read(tmp_path / "index.html")
+
+
+def test_empty_warehouse(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    for stmt in create_all_sql():
+        con.execute(stmt)
+    written = {p.name for p in render_all(con, tmp_path)}
+    assert written == {"trends.html", "index.html"}
+
+
+def test_thousand_failures_render_fast(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    build_warehouse(con)
+    con.execute(
+        """
+        INSERT INTO validation_failures BY NAME
+        SELECT 'run-big' AS run_id, 'data/raw/big.txt' AS source_file, i AS line,
+               'project' AS entity, 'rating_invalid' AS "check", 'error' AS severity,
+               'Ｚ' AS value, '合成 ' || i AS message, 'hint' AS hint,
+               'x' || chr(9) || 'y' AS row_text, TIMESTAMPTZ '2024-07-01 00:00:00+09' AS recorded_at
+        FROM range(1, 1001) t(i)
+        """
+    )
+    start = time.perf_counter()
+    render_all(con, tmp_path)
+    assert time.perf_counter() - start < 4.0
+    assert "合成 1000" in _read(tmp_path / "validation_big.html")
+
+
+def test_offline_guard() -> None:
+    """A web font @import is dropped; a script or an external url() is refused."""
+    font = "<style>@import url('https://fonts.googleapis.com/css2?family=X');p{}</style><p>x</p>"
+    assert "@import" not in _page.offline(font) and "https" not in _page.offline(font)
+    with pytest.raises(ReportError):
+        _page.offline('<script src="a.js"></script>')
+    with pytest.raises(ReportError):
+        _page.offline("<style>p { background: url(https://example.org/a.png) }</style>")
+    # Sheet text mentioning a URL is only text: allowed.
+    assert _page.offline("<p>https://example.org/@import</p>")

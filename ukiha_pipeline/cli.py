@@ -1,0 +1,211 @@
+"""`ukiha` command line (DESIGN §5). Exit codes: 0 success, 1 errors or a fatal sheet, 2 usage.
+
+Heavy imports (Prefect, great-tables) happen inside the commands that need them, so that
+`ukiha validate`, the steward's edit-and-check loop, stays near the bare import floor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ukiha_pipeline.errors import UkihaError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="うきは市 PDCA シートの検証・取り込み (Ukiha PDCA sheet pipeline)")
+
+
+WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse file")]
+FiscalYearOpt = Annotated[int | None, typer.Option("--fiscal-year",
+                                                   help="fiscal year, overrides detection")]
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Lang(str, Enum):
+    ja = "ja"
+    en = "en"
+
+
+class SqlFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _quiet_prefect() -> None:
+    """Prefect's telemetry off unless the user set it (before prefect is imported)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _settings(warehouse: Path | None):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from ukiha_pipeline.settings import Settings
+
+    s = Settings.from_env()
+    return replace(s, warehouse=warehouse) if warehouse else s
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="sheet files or folders")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+    fiscal_year: FiscalYearOpt = None,
+    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="message language")] = Lang.ja,
+) -> None:
+    """Check sheets and print every failure; writes nothing."""
+    from ukiha_pipeline.ingest import discover_sheets, summary_line
+    from ukiha_pipeline.validation import load_context, validate_path
+
+    settings = _settings(None)
+    ctx = load_context(settings)
+    worst = 0
+    for path in discover_sheets(paths):
+        result = validate_path(path, ctx, fiscal_year=fiscal_year, municipality=municipality,
+                               default_municipality=settings.municipality, lang=lang.value)
+        worst = max(worst, result.exit_code)
+        if output is OutputFormat.json:
+            for f in result.failures:
+                typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
+            continue
+        typer.echo(summary_line(result))
+        for severity in ("fatal", "error", "warning"):
+            group = [f for f in result.failures if f.severity == severity]
+            if group:
+                typer.echo(f"  [{severity}] {len(group)}")
+            for f in group:
+                where = f.cell or (f"{f.line}行" if f.line else "-")
+                column = f" {f.column}" if f.column else ""
+                value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
+                typer.echo(f"    {where}{column}{value} [{f.check}] {f.message} → {f.hint}")
+        for note in result.notes:
+            typer.echo(f"  note: {note}")
+    raise typer.Exit(worst)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders (default data/raw)")] = None,
+    warehouse: WarehouseOpt = None,
+    reports: Annotated[Path | None, typer.Option("--reports", help="report folder")] = None,
+    fiscal_year: FiscalYearOpt = None,
+    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+) -> None:
+    """The annual run (a Prefect flow): validate, load the warehouse, render the reports."""
+    _quiet_prefect()
+    from flows.annual_ingest import annual_ingest
+
+    settings = _settings(warehouse)
+    outcomes = annual_ingest(
+        paths=[str(p) for p in paths] if paths else None, warehouse=str(settings.warehouse),
+        reports=str(reports) if reports else None, fiscal_year=fiscal_year,
+        municipality=municipality)
+    worst = 0
+    for o in outcomes:
+        typer.echo(f"{o['source_file']}: {o['status']} FY{o['fiscal_year'] or '-'} "
+                   f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
+                   f"errors {o['n_errors']} warnings {o['n_warnings']}")
+        if o["status"] == "fatal" or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
+            worst = 1
+    out = reports or settings.reports
+    typer.echo(f"warehouse: {settings.warehouse}  reports: {out}/index.html")
+    raise typer.Exit(worst)
+
+
+@app.command()
+def report(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
+    fiscal_year: FiscalYearOpt = None,
+) -> None:
+    """Re-render the HTML reports from the warehouse."""
+    from ukiha_pipeline.reports import render_all
+    from ukiha_pipeline.warehouse import open_warehouse
+
+    settings = _settings(warehouse)
+    out_dir = out or settings.reports
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        written = render_all(con, out_dir, fiscal_year=fiscal_year)
+    for p in written:
+        typer.echo(str(p))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run read-only")],
+    warehouse: WarehouseOpt = None,
+    output: Annotated[SqlFormat, typer.Option("--format")] = SqlFormat.table,
+) -> None:
+    """Read-only SQL on the warehouse."""
+    import duckdb
+
+    from ukiha_pipeline.warehouse import open_warehouse
+
+    settings = _settings(warehouse)
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        try:
+            df = con.execute(query).df()
+        except duckdb.Error as exc:
+            msg = str(exc).splitlines()[0]
+            if "read-only" in msg.lower() or "read only" in msg.lower():
+                raise UkihaError(f"倉庫は読み取り専用で開いています。書き込みはできません: {msg}") from exc
+            raise UkihaError(f"SQL エラー: {msg}") from exc
+    if output is SqlFormat.csv:
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif output is SqlFormat.json:
+        for rec in json.loads(df.to_json(orient="records", force_ascii=False, date_format="iso")):
+            typer.echo(json.dumps(rec, ensure_ascii=False))
+    else:
+        typer.echo(df.to_string(index=False) if not df.empty else "(0 rows)")
+
+
+@app.command()
+def serve(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the deployment, start nothing")] = False,
+) -> None:
+    """Serve the annual ingest on its cron schedule (needs a Prefect server)."""
+    _quiet_prefect()
+    from flows.deployments import annual_deployment, describe
+
+    deployment = annual_deployment()
+    if dry_run:
+        typer.echo(json.dumps(describe(deployment), ensure_ascii=False, indent=2))
+        return
+    from prefect import serve as prefect_serve
+
+    prefect_serve(deployment)
+
+
+
+def main() -> None:
+    """Entry point: our errors become one line and exit 1; usage errors exit 2 (click)."""
+    try:
+        app()  # standalone: click prints usage errors and exits 2, typer.Exit sets the code
+    except UkihaError as exc:
+        typer.echo(f"ukiha: {exc}", err=True)
+        sys.exit(2 if isinstance(exc, UsageError) else 1)
+    except KeyboardInterrupt:
+        typer.echo("ukiha: 中断しました", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the user must never see a traceback
+        if os.environ.get("UKIHA_DEBUG"):
+            raise
+        typer.echo(f"ukiha: 内部エラー ({type(exc).__name__}: {exc})。"
+                   "UKIHA_DEBUG=1 で詳細を表示できます。", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Helpers of the annual ingest that are not Prefect-specific: finding sheets, run ids, summaries."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ukiha_pipeline.errors import UsageError
+from ukiha_pipeline.validation.result import ValidationResult
+
+SHEET_SUFFIXES = {".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+
+
+def discover_sheets(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders expanded to their sheet files (sorted, hidden files skipped)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(f for f in p.iterdir()
+                            if f.is_file() and not f.name.startswith(".")
+                            and f.suffix.lower() in SHEET_SUFFIXES)
+        elif p.exists():
+            found.append(p)
+        else:
+            raise UsageError(f"{p}: ファイルもフォルダもありません。")
+    return found
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def summary_line(result: ValidationResult) -> str:
+    counts = Counter(f.check for f in result.failures)
+    detail = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+    head = (f"{result.source_file}: fatal {result.count('fatal')}, "
+            f"error {result.count('error')}, warning {result.count('warning')}")
+    return f"{head} ({detail})" if detail else head
+
+
+def summary_markdown(result: ValidationResult) -> str:
+    lines = [f"# 検証の要約: `{result.source_file}`", "", summary_line(result), ""]
+    if result.sheet is not None:
+        s = result.sheet
+        lines += [f"- 自治体: {s.municipality}", f"- 年度: {s.fiscal_year}",
+                  f"- 事業: {len(s.projects)} 行 (隔離 {sum(1 for r in result.quarantined if r.startswith('project:'))})",
+                  f"- KPI: {len(s.kpis)}"]
+    return "\n".join(lines)
