@@ -28,10 +28,15 @@ def read_sheet(path: Path) -> Grid:
 
 
 @task(cache_policy=NO_CACHE)
-def parse_sheet(grid: Grid, fiscal_year: int | None, municipality: str | None,
-                default_municipality: str) -> ParsedSheet:
-    return parse_grid(grid, fiscal_year=fiscal_year, municipality=municipality,
-                      default_municipality=default_municipality)
+def parse_sheet(
+    grid: Grid, fiscal_year: int | None, municipality: str | None, default_municipality: str
+) -> ParsedSheet:
+    return parse_grid(
+        grid,
+        fiscal_year=fiscal_year,
+        municipality=municipality,
+        default_municipality=default_municipality,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -40,23 +45,33 @@ def validate_sheet(sheet: ParsedSheet, ctx: RulesContext) -> ValidationResult:
 
 
 @task(cache_policy=NO_CACHE)
-def load_sheet(result: ValidationResult, ctx: RulesContext, warehouse: Path, run_id: str
-               ) -> LoadOutcome:
+def load_sheet(
+    result: ValidationResult, ctx: RulesContext, warehouse: Path, run_id: str
+) -> LoadOutcome:
     with open_warehouse(warehouse) as con:
-        return load_result(con, result, ctx, run_id=run_id,
-                           flow_run_id=str(flow_run.id) if flow_run.id else None)
+        return load_result(
+            con, result, ctx, run_id=run_id, flow_run_id=str(flow_run.id) if flow_run.id else None
+        )
 
 
 @task(cache_policy=NO_CACHE)
 def publish_artifacts(result: ValidationResult) -> None:
     """A table of the sheet's failures and a markdown summary, keyed per sheet for history."""
     key = artifact_key(result.source_file)
-    rows = [{k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
-            for f in result.failures]
-    create_table_artifact(key=f"failures-{key}", table=rows or [{"message": "問題なし"}],
-                          description=f"検証結果 {result.source_file}")
-    create_markdown_artifact(key=f"summary-{key}", markdown=summary_markdown(result),
-                             description=f"検証の要約 {result.source_file}")
+    rows = [
+        {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
+        for f in result.failures
+    ]
+    create_table_artifact(
+        key=f"failures-{key}",
+        table=rows or [{"message": "問題なし"}],
+        description=f"検証結果 {result.source_file}",
+    )
+    create_markdown_artifact(
+        key=f"summary-{key}",
+        markdown=summary_markdown(result),
+        description=f"検証の要約 {result.source_file}",
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,14 +90,19 @@ def artifact_key(source_file: str) -> str:
 
 
 @flow(name="annual-ingest", log_prints=False)
-def annual_ingest(paths: list[str] | None = None, warehouse: str | None = None,
-                  reports: str | None = None, fiscal_year: int | None = None,
-                  municipality: str | None = None) -> list[dict[str, object]]:
+def annual_ingest(
+    paths: list[str] | None = None,
+    warehouse: str | None = None,
+    reports: str | None = None,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+) -> list[dict[str, object]]:
     """Ingest every sheet under `paths` (default data/raw) into the warehouse; render reports."""
     settings = Settings.from_env()
     warehouse_path = Path(warehouse) if warehouse else settings.warehouse
-    reports_dir = Path(reports) if reports else (
-        settings.reports_dir or warehouse_path.parent / "reports")
+    reports_dir = (
+        Path(reports) if reports else (settings.reports_dir or warehouse_path.parent / "reports")
+    )
     logger = get_run_logger()
     ctx = load_context(settings)
     run_id = new_run_id()
@@ -97,10 +117,16 @@ def annual_ingest(paths: list[str] | None = None, warehouse: str | None = None,
             result = validate_sheet(sheet, ctx)
         outcome = load_sheet(result, ctx, warehouse_path, run_id)
         publish_artifacts(result)
-        logger.info("%s: %s FY%s projects=%s quarantined=%s errors=%s warnings=%s",
-                    outcome.source_file, outcome.status, outcome.fiscal_year,
-                    outcome.n_projects, outcome.n_quarantined, outcome.n_errors,
-                    outcome.n_warnings)
+        logger.info(
+            "%s: %s FY%s projects=%s quarantined=%s errors=%s warnings=%s",
+            outcome.source_file,
+            outcome.status,
+            outcome.fiscal_year,
+            outcome.n_projects,
+            outcome.n_quarantined,
+            outcome.n_errors,
+            outcome.n_warnings,
+        )
         outcomes.append(asdict(outcome))
     written = render_reports(warehouse_path, reports_dir)
     logger.info("reports: %d files in %s", len(written), reports_dir)

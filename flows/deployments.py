@@ -25,8 +25,9 @@ def annual_deployment() -> RunnerDeployment:
     )
 
 
-def next_runs(deployment: RunnerDeployment, n: int = 3, *, after: datetime | None = None
-              ) -> list[str]:
+def next_runs(
+    deployment: RunnerDeployment, n: int = 3, *, after: datetime | None = None
+) -> list[str]:
     """The next scheduled times (ISO 8601 with offset), from the deployment's own schedule."""
     from cronsim import CronSim
 

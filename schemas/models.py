@@ -26,7 +26,9 @@ class CheckContext(Protocol):
     def flag_rating_ok(self, flag: str, rating: str) -> bool: ...
     def department_ok(self, name: str, fiscal_year: int) -> bool: ...
     def section_ok(self, name: str, fiscal_year: int) -> bool: ...
-    def section_belongs(self, section: str, departments: tuple[str, ...], fiscal_year: int) -> bool: ...
+    def section_belongs(
+        self, section: str, departments: tuple[str, ...], fiscal_year: int
+    ) -> bool: ...
 
 
 def _ctx(obj: pd.Series | pd.DataFrame) -> CheckContext:
@@ -63,8 +65,9 @@ class ProjectModel(_Base):
     def _width(cls, s: Series[int]) -> Series[bool]:
         return s == 7
 
-    @pa.check("departments", "sections", "content", "flag", "rating", "action",
-              name="missing_required")
+    @pa.check(
+        "departments", "sections", "content", "flag", "rating", "action", name="missing_required"
+    )
     def _required(cls, s: Series[str]) -> Series[bool]:
         return _filled(s)
 
@@ -101,30 +104,42 @@ class AssignmentModel(_Base):
     @pa.dataframe_check(name="unknown_department")
     def _department(cls, df: pd.DataFrame) -> Series[bool]:
         ctx = _ctx(df)
-        ok = [k != "department" or ctx.department_ok(n, fy)
-              for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)]
+        ok = [
+            k != "department" or ctx.department_ok(n, fy)
+            for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)
+        ]
         return pd.Series(ok, index=df.index, dtype=bool)
 
     @pa.dataframe_check(name="unknown_section")
     def _section(cls, df: pd.DataFrame) -> Series[bool]:
         ctx = _ctx(df)
-        ok = [k != "section" or ctx.section_ok(n, fy)
-              for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)]
+        ok = [
+            k != "section" or ctx.section_ok(n, fy)
+            for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)
+        ]
         return pd.Series(ok, index=df.index, dtype=bool)
 
     @pa.dataframe_check(name="section_department_mismatch")
     def _belongs(cls, df: pd.DataFrame) -> Series[bool]:
         ctx = _ctx(df)
+
         def judged(kind: str, name: str, depts: tuple[str, ...], fy: int) -> bool:
             # only a known section on a row whose departments are all known is judged
-            return (kind == "section" and ctx.section_ok(name, fy)
-                    and all(ctx.department_ok(d, fy) for d in depts))
+            return (
+                kind == "section"
+                and ctx.section_ok(name, fy)
+                and all(ctx.department_ok(d, fy) for d in depts)
+            )
 
         ok = [
             not judged(k, n, ds, fy) or ctx.section_belongs(n, ds, fy)
-            for k, n, ds, fy in zip(df["kind"], df["name"],
-                                    [tuple(d for d in x.split("\t") if d) for x in df["row_departments"]],
-                                    df["fiscal_year"], strict=True)
+            for k, n, ds, fy in zip(
+                df["kind"],
+                df["name"],
+                [tuple(d for d in x.split("\t") if d) for x in df["row_departments"]],
+                df["fiscal_year"],
+                strict=True,
+            )
         ]
         return pd.Series(ok, index=df.index, dtype=bool)
 

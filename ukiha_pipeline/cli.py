@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,26 +17,30 @@ import typer
 
 from ukiha_pipeline.errors import UkihaError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="うきは市 PDCA シートの検証・取り込み (Ukiha PDCA sheet pipeline)")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="うきは市 PDCA シートの検証・取り込み (Ukiha PDCA sheet pipeline)",
+)
 
 
 WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse file")]
-FiscalYearOpt = Annotated[int | None, typer.Option("--fiscal-year",
-                                                   help="fiscal year, overrides detection")]
+FiscalYearOpt = Annotated[
+    int | None, typer.Option("--fiscal-year", help="fiscal year, overrides detection")
+]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     ja = "ja"
     en = "en"
 
 
-class SqlFormat(str, Enum):
+class SqlFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -60,7 +64,9 @@ def _settings(warehouse: Path | None):  # type: ignore[no-untyped-def]
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="sheet files or folders")],
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json")
+    ] = OutputFormat.text,
     fiscal_year: FiscalYearOpt = None,
     municipality: Annotated[str | None, typer.Option("--municipality")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="message language")] = Lang.ja,
@@ -73,8 +79,14 @@ def validate(
     ctx = load_context(settings)
     worst = 0
     for path in discover_sheets(paths):
-        result = validate_path(path, ctx, fiscal_year=fiscal_year, municipality=municipality,
-                               default_municipality=settings.municipality, lang=lang.value)
+        result = validate_path(
+            path,
+            ctx,
+            fiscal_year=fiscal_year,
+            municipality=municipality,
+            default_municipality=settings.municipality,
+            lang=lang.value,
+        )
         worst = max(worst, result.exit_code)
         if output is OutputFormat.json:
             for f in result.failures:
@@ -97,7 +109,9 @@ def validate(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders (default data/raw)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="files or folders (default data/raw)")
+    ] = None,
     warehouse: WarehouseOpt = None,
     reports: Annotated[Path | None, typer.Option("--reports", help="report folder")] = None,
     fiscal_year: FiscalYearOpt = None,
@@ -109,14 +123,19 @@ def ingest(
 
     settings = _settings(warehouse)
     outcomes = annual_ingest(
-        paths=[str(p) for p in paths] if paths else None, warehouse=str(settings.warehouse),
-        reports=str(reports) if reports else None, fiscal_year=fiscal_year,
-        municipality=municipality)
+        paths=[str(p) for p in paths] if paths else None,
+        warehouse=str(settings.warehouse),
+        reports=str(reports) if reports else None,
+        fiscal_year=fiscal_year,
+        municipality=municipality,
+    )
     worst = 0
     for o in outcomes:
-        typer.echo(f"{o['source_file']}: {o['status']} FY{o['fiscal_year'] or '-'} "
-                   f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
-                   f"errors {o['n_errors']} warnings {o['n_warnings']}")
+        typer.echo(
+            f"{o['source_file']}: {o['status']} FY{o['fiscal_year'] or '-'} "
+            f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
+            f"errors {o['n_errors']} warnings {o['n_warnings']}"
+        )
         if o["status"] == "fatal" or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
             worst = 1
     out = reports or settings.reports
@@ -160,7 +179,9 @@ def sql(
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0]
             if "read-only" in msg.lower() or "read only" in msg.lower():
-                raise UkihaError(f"倉庫は読み取り専用で開いています。書き込みはできません: {msg}") from exc
+                raise UkihaError(
+                    f"倉庫は読み取り専用で開いています。書き込みはできません: {msg}"
+                ) from exc
             raise UkihaError(f"SQL エラー: {msg}") from exc
     if output is SqlFormat.csv:
         typer.echo(df.to_csv(index=False), nl=False)
@@ -173,7 +194,9 @@ def sql(
 
 @app.command()
 def serve(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the deployment, start nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the deployment, start nothing")
+    ] = False,
 ) -> None:
     """Serve the annual ingest on its cron schedule (needs a Prefect server)."""
     _quiet_prefect()
@@ -186,7 +209,6 @@ def serve(
     from prefect import serve as prefect_serve
 
     prefect_serve(deployment)
-
 
 
 def main() -> None:
@@ -202,8 +224,11 @@ def main() -> None:
     except Exception as exc:  # the user must never see a traceback
         if os.environ.get("UKIHA_DEBUG"):
             raise
-        typer.echo(f"ukiha: 内部エラー ({type(exc).__name__}: {exc})。"
-                   "UKIHA_DEBUG=1 で詳細を表示できます。", err=True)
+        typer.echo(
+            f"ukiha: 内部エラー ({type(exc).__name__}: {exc})。"
+            "UKIHA_DEBUG=1 で詳細を表示できます。",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -21,8 +21,15 @@ class SheetFatal(UkihaError):
     Carries the check id and the position so that it becomes an ordinary failure record.
     """
 
-    def __init__(self, check: str, message: str, *, source_file: str, line: int | None = None,
-                 value: str = "") -> None:
+    def __init__(
+        self,
+        check: str,
+        message: str,
+        *,
+        source_file: str,
+        line: int | None = None,
+        value: str = "",
+    ) -> None:
         super().__init__(f"{source_file}:{line or '-'}: [{check}] {message}")
         self.check = check
         self.message = message

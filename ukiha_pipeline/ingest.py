@@ -19,9 +19,11 @@ def discover_sheets(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found += sorted(f for f in p.iterdir()
-                            if f.is_file() and not f.name.startswith(".")
-                            and f.suffix.lower() in SHEET_SUFFIXES)
+            found += sorted(
+                f
+                for f in p.iterdir()
+                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in SHEET_SUFFIXES
+            )
         elif p.exists():
             found.append(p)
         else:
@@ -36,8 +38,10 @@ def new_run_id() -> str:
 def summary_line(result: ValidationResult) -> str:
     counts = Counter(f.check for f in result.failures)
     detail = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
-    head = (f"{result.source_file}: fatal {result.count('fatal')}, "
-            f"error {result.count('error')}, warning {result.count('warning')}")
+    head = (
+        f"{result.source_file}: fatal {result.count('fatal')}, "
+        f"error {result.count('error')}, warning {result.count('warning')}"
+    )
     return f"{head} ({detail})" if detail else head
 
 
@@ -45,7 +49,10 @@ def summary_markdown(result: ValidationResult) -> str:
     lines = [f"# 検証の要約: `{result.source_file}`", "", summary_line(result), ""]
     if result.sheet is not None:
         s = result.sheet
-        lines += [f"- 自治体: {s.municipality}", f"- 年度: {s.fiscal_year}",
-                  f"- 事業: {len(s.projects)} 行 (隔離 {sum(1 for r in result.quarantined if r.startswith('project:'))})",
-                  f"- KPI: {len(s.kpis)}"]
+        lines += [
+            f"- 自治体: {s.municipality}",
+            f"- 年度: {s.fiscal_year}",
+            f"- 事業: {len(s.projects)} 行 (隔離 {sum(1 for r in result.quarantined if r.startswith('project:'))})",
+            f"- KPI: {len(s.kpis)}",
+        ]
     return "\n".join(lines)

@@ -98,8 +98,12 @@ class _State:
 
     def submeasure(self) -> SubmeasureRec | None:
         m = self.measure()
-        if (self.submeasures and m and self.submeasures[-1].policy_no == m.policy_no
-                and self.submeasures[-1].measure_no == m.measure_no):
+        if (
+            self.submeasures
+            and m
+            and self.submeasures[-1].policy_no == m.policy_no
+            and self.submeasures[-1].measure_no == m.measure_no
+        ):
             return self.submeasures[-1]
         return None
 
@@ -112,14 +116,32 @@ class _State:
         if draft is None or not (draft.name or draft.values):
             return
         empty = ("", "", draft.row)
-        base, target, latest = (draft.values.get(k, empty) for k in ("baseline", "target", "latest"))
-        self.kpis.append(KpiRec(
-            level="policy", policy_no=draft.policy_no, measure_no=None, name=draft.name,
-            departments="", sections="", baseline_target="",
-            baseline=base[0], baseline_year=base[1], target=target[0], target_year=target[1],
-            latest=latest[0], latest_year=latest[1], layout="policy", row=draft.row,
-            baseline_row=base[2], target_row=target[2], latest_row=latest[2], n_cells=5,
-        ))
+        base, target, latest = (
+            draft.values.get(k, empty) for k in ("baseline", "target", "latest")
+        )
+        self.kpis.append(
+            KpiRec(
+                level="policy",
+                policy_no=draft.policy_no,
+                measure_no=None,
+                name=draft.name,
+                departments="",
+                sections="",
+                baseline_target="",
+                baseline=base[0],
+                baseline_year=base[1],
+                target=target[0],
+                target_year=target[1],
+                latest=latest[0],
+                latest_year=latest[1],
+                layout="policy",
+                row=draft.row,
+                baseline_row=base[2],
+                target_row=target[2],
+                latest_row=latest[2],
+                n_cells=5,
+            )
+        )
 
 
 def _width(raw: tuple[str, ...]) -> int:
@@ -135,8 +157,13 @@ def _fit(raw: tuple[str, ...]) -> tuple[str, ...]:
     return padded
 
 
-def parse_grid(grid: Grid, *, fiscal_year: int | None = None,
-               municipality: str | None = None, default_municipality: str = "うきは市") -> ParsedSheet:
+def parse_grid(
+    grid: Grid,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    default_municipality: str = "うきは市",
+) -> ParsedSheet:
     """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
     st = _State()
     title = ""
@@ -160,8 +187,9 @@ def parse_grid(grid: Grid, *, fiscal_year: int | None = None,
             st.in_table = False
             title_text = re.sub(r"^\s*[0-9０-９]+\s*[)）]\s*", "", first)
             title_text = re.sub(r"\s*[(（]\s*戦略.*$", "", title_text)
-            st.policies.append(PolicyRec(i, int(heading.group(1)), title_text,
-                                         int(heading.group(3))))
+            st.policies.append(
+                PolicyRec(i, int(heading.group(1)), title_text, int(heading.group(3)))
+            )
             st.policy_kpi = _PolicyKpiDraft(int(heading.group(1)), i)
             continue
 
@@ -242,8 +270,12 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
         handled = True
     if not handled:
-        st.malformed(i, "policy", "\t".join(cells),
-                     "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です")
+        st.malformed(
+            i,
+            "policy",
+            "\t".join(cells),
+            "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
+        )
 
 
 def _replace(policy: PolicyRec, **changes: str) -> PolicyRec:
@@ -252,8 +284,9 @@ def _replace(policy: PolicyRec, **changes: str) -> PolicyRec:
     return replace(policy, **changes)
 
 
-def _table_row(st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str,
-               first_key: str) -> None:
+def _table_row(
+    st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str, first_key: str
+) -> None:
     policy = st.policy
     assert policy is not None
     width = _width(raw)
@@ -264,8 +297,9 @@ def _table_row(st: _State, i: int, raw: tuple[str, ...], cells: list[str], first
         if measure is None:
             st.malformed(i, "project", "\t".join(raw), "施策の行より前に取組の行があります")
             return
-        sub = SubmeasureRec(i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1,
-                            first[1:].strip())
+        sub = SubmeasureRec(
+            i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
+        )
         st.submeasures.append(sub)
         st.seq = 0
         _project(st, i, raw, width, sub)
@@ -289,14 +323,16 @@ def _table_row(st: _State, i: int, raw: tuple[str, ...], cells: list[str], first
         _project(st, i, raw, width, sub_or_none)
         return
 
-    st.malformed(i, "project", "\t".join(raw),
-                 f"事業一覧の表の中で、形の分からない行です (セル {width} 個)")
+    st.malformed(
+        i, "project", "\t".join(raw), f"事業一覧の表の中で、形の分からない行です (セル {width} 個)"
+    )
 
 
 def _project(st: _State, i: int, raw: tuple[str, ...], width: int, sub: SubmeasureRec) -> None:
     st.seq += 1
-    st.projects.append(ProjectRec(i, sub.policy_no, sub.measure_no, sub.submeasure_no, st.seq,
-                                  _fit(raw), width))
+    st.projects.append(
+        ProjectRec(i, sub.policy_no, sub.measure_no, sub.submeasure_no, st.seq, _fit(raw), width)
+    )
 
 
 def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], width: int) -> None:
@@ -312,12 +348,28 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         layout = "kpi_space"
         name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
         dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
-    st.kpis.append(KpiRec(
-        level="measure", policy_no=policy.policy_no,
-        measure_no=measure.measure_no if measure else None, name=name,
-        departments=dept, sections=sect, baseline_target=bt, baseline="", baseline_year="",
-        target="", target_year="", latest=latest, latest_year=as_of, layout=layout, row=i,
-        baseline_row=i, target_row=i, latest_row=i, n_cells=width,
-    ))
+    st.kpis.append(
+        KpiRec(
+            level="measure",
+            policy_no=policy.policy_no,
+            measure_no=measure.measure_no if measure else None,
+            name=name,
+            departments=dept,
+            sections=sect,
+            baseline_target=bt,
+            baseline="",
+            baseline_year="",
+            target="",
+            target_year="",
+            latest=latest,
+            latest_year=as_of,
+            layout=layout,
+            row=i,
+            baseline_row=i,
+            target_row=i,
+            latest_row=i,
+            n_cells=width,
+        )
+    )
     if measure is None:
         st.malformed(i, "kpi", "\t".join(raw), "施策の行より前に KPI の行があります")

@@ -45,10 +45,15 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
                 return data.decode(encoding), encoding.replace("-sig", "") + " (BOM)"
             except UnicodeDecodeError as exc:
                 raise _unreadable(
-                    source, f"{encoding} として読めません (バイト位置 {exc.start})。", str(exc.start)
+                    source,
+                    f"{encoding} として読めません (バイト位置 {exc.start})。",
+                    str(exc.start),
                 ) from exc
     if b"\x00" in data:
-        raise _unreadable(source, "バイナリファイルです (NUL バイトを含む)。テキスト書き出しか .xlsx を使ってください。")
+        raise _unreadable(
+            source,
+            "バイナリファイルです (NUL バイトを含む)。テキスト書き出しか .xlsx を使ってください。",
+        )
     try:
         text = data.decode("utf-8")
         encoding = "utf-8"
@@ -65,7 +70,7 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
         try:
             text = data.decode("cp932")
             encoding = "cp932"
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError as exc:  # neither encoding works
             raise _unreadable(
                 source,
                 f"文字コードを判定できません (UTF-8 でも CP932 でもありません、バイト位置 {exc.start})。"
@@ -73,7 +78,9 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
                 str(exc.start),
             ) from exc
         if any(0xE000 <= ord(ch) <= 0xF8FF for ch in text):
-            raise _unreadable(source, "CP932 として読むと私用領域の文字が現れます。文字化けの可能性があります。")
+            raise _unreadable(  # noqa: B904 - not caused by the UTF-8 error
+                source, "CP932 として読むと私用領域の文字が現れます。文字化けの可能性があります。"
+            )
     if _control_share(text) > MAX_CONTROL_SHARE:
         raise _unreadable(source, "制御文字が多く、テキストのシートではありません。")
     return text, encoding
@@ -92,7 +99,9 @@ def read_text_grid(path: Path) -> Grid:
     try:
         size = path.stat().st_size
         if size > MAX_SHEET_BYTES:
-            raise _unreadable(source, f"ファイルが大きすぎます ({size} バイト)。PDCA シートではありません。")
+            raise _unreadable(
+                source, f"ファイルが大きすぎます ({size} バイト)。PDCA シートではありません。"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise _unreadable(source, f"ファイルを開けません: {exc.strerror or exc}") from exc

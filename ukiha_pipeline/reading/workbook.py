@@ -75,5 +75,11 @@ def read_workbook_grid(path: Path) -> Grid:
                 positions.append(RowPosition(r, ws.title))
     finally:
         wb.close()
-    return Grid(source, hashlib.sha256(data).hexdigest(), "xlsx", tuple(rows), tuple(positions),
-                tuple(notes))
+    return Grid(
+        source,
+        hashlib.sha256(data).hexdigest(),
+        "xlsx",
+        tuple(rows),
+        tuple(positions),
+        tuple(notes),
+    )

@@ -21,8 +21,13 @@ __all__ = [
 ]
 
 
-def load_context(settings: Settings | None = None, *, rules_file: Path | None = None,
-                 departments_file: Path | None = None) -> RulesContext:
+def load_context(
+    settings: Settings | None = None,
+    *,
+    rules_file: Path | None = None,
+    departments_file: Path | None = None,
+) -> RulesContext:
     s = settings or Settings.from_env()
-    return RulesContext(load_rules(rules_file or s.rules_file),
-                        load_master(departments_file or s.departments_file))
+    return RulesContext(
+        load_rules(rules_file or s.rules_file), load_master(departments_file or s.departments_file)
+    )

@@ -12,7 +12,8 @@ class RulesContext:
     rules: Rules
     master: DepartmentMaster
     _cache: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False
+    )
 
     def _year(self, fiscal_year: int) -> tuple[set[str], set[str], set[tuple[str, str]]]:
         if fiscal_year not in self._cache:

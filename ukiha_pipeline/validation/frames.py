@@ -85,18 +85,43 @@ def project_frame(sheet: ParsedSheet) -> pd.DataFrame:
                 dup_of = float(seen[key])
             else:
                 seen[key] = line
-        rows.append({
-            "record": f"project:{p.row}", "row": p.row, "line": line,
-            "fiscal_year": sheet.fiscal_year, "n_cells": p.n_cells,
-            "departments": cells[1], "sections": cells[2], "content": cells[3],
-            "flag": normalize_flag(cells[4]) if cells[4] else "",
-            "rating": normalize_rating(cells[6]) if cells[6] else "",
-            "action": cells[5], "duplicate_of": dup_of,
-            "raw_flag": p.cells[4], "raw_rating": p.cells[6],
-        })
-    return _frame(rows, ["record", "row", "line", "fiscal_year", "n_cells", "departments",
-                         "sections", "content", "flag", "rating", "action", "duplicate_of",
-                         "raw_flag", "raw_rating"])
+        rows.append(
+            {
+                "record": f"project:{p.row}",
+                "row": p.row,
+                "line": line,
+                "fiscal_year": sheet.fiscal_year,
+                "n_cells": p.n_cells,
+                "departments": cells[1],
+                "sections": cells[2],
+                "content": cells[3],
+                "flag": normalize_flag(cells[4]) if cells[4] else "",
+                "rating": normalize_rating(cells[6]) if cells[6] else "",
+                "action": cells[5],
+                "duplicate_of": dup_of,
+                "raw_flag": p.cells[4],
+                "raw_rating": p.cells[6],
+            }
+        )
+    return _frame(
+        rows,
+        [
+            "record",
+            "row",
+            "line",
+            "fiscal_year",
+            "n_cells",
+            "departments",
+            "sections",
+            "content",
+            "flag",
+            "rating",
+            "action",
+            "duplicate_of",
+            "raw_flag",
+            "raw_rating",
+        ],
+    )
 
 
 def assignment_frame(sheet: ParsedSheet, malformed: set[str]) -> pd.DataFrame:
@@ -111,16 +136,26 @@ def assignment_frame(sheet: ParsedSheet, malformed: set[str]) -> pd.DataFrame:
         if record in malformed:
             continue
         depts = split_names(dept_cell)
-        for kind, names, col in (("department", depts, d_col),
-                                 ("section", split_names(sect_cell), s_col)):
+        for kind, names, col in (
+            ("department", depts, d_col),
+            ("section", split_names(sect_cell), s_col),
+        ):
             for name in names:
-                rows.append({
-                    "record": record, "row": row, "line": pos[row].line,
-                    "fiscal_year": sheet.fiscal_year, "kind": kind, "name": name,
-                    "row_departments": "\t".join(depts), "col": col,
-                })
-    return _frame(rows, ["record", "row", "line", "fiscal_year", "kind", "name",
-                         "row_departments", "col"])
+                rows.append(
+                    {
+                        "record": record,
+                        "row": row,
+                        "line": pos[row].line,
+                        "fiscal_year": sheet.fiscal_year,
+                        "kind": kind,
+                        "name": name,
+                        "row_departments": "\t".join(depts),
+                        "col": col,
+                    }
+                )
+    return _frame(
+        rows, ["record", "row", "line", "fiscal_year", "kind", "name", "row_departments", "col"]
+    )
 
 
 def kpi_frames(sheet: ParsedSheet) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -134,21 +169,50 @@ def kpi_frames(sheet: ParsedSheet) -> tuple[pd.DataFrame, pd.DataFrame]:
             q = parse_quantity(v.raw[which]) if v.raw[which] else None
             if q is not None and q.unit:
                 units.add(q.unit)
-            values.append({
-                "record": record, "row": v.rows[which], "line": pos[v.rows[which]].line,
-                "fiscal_year": sheet.fiscal_year, "which": which, "raw": v.raw[which],
-                "value": q.value if q else None, "col": v.cols[which],
-            })
-        kpis.append({
-            "record": record, "row": k.row, "line": pos[k.row].line,
-            "fiscal_year": sheet.fiscal_year, "n_cells": k.n_cells, "level": k.level,
-            "name": k.name, "n_units": len(units), "units": " / ".join(sorted(units)),
-            "col": 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0),
-        })
-    kpi_df = _frame(kpis, ["record", "row", "line", "fiscal_year", "n_cells", "level", "name",
-                           "n_units", "units", "col"])
-    value_df = _frame(values, ["record", "row", "line", "fiscal_year", "which", "raw", "value",
-                               "col"])
+            values.append(
+                {
+                    "record": record,
+                    "row": v.rows[which],
+                    "line": pos[v.rows[which]].line,
+                    "fiscal_year": sheet.fiscal_year,
+                    "which": which,
+                    "raw": v.raw[which],
+                    "value": q.value if q else None,
+                    "col": v.cols[which],
+                }
+            )
+        kpis.append(
+            {
+                "record": record,
+                "row": k.row,
+                "line": pos[k.row].line,
+                "fiscal_year": sheet.fiscal_year,
+                "n_cells": k.n_cells,
+                "level": k.level,
+                "name": k.name,
+                "n_units": len(units),
+                "units": " / ".join(sorted(units)),
+                "col": 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0),
+            }
+        )
+    kpi_df = _frame(
+        kpis,
+        [
+            "record",
+            "row",
+            "line",
+            "fiscal_year",
+            "n_cells",
+            "level",
+            "name",
+            "n_units",
+            "units",
+            "col",
+        ],
+    )
+    value_df = _frame(
+        values, ["record", "row", "line", "fiscal_year", "which", "raw", "value", "col"]
+    )
     value_df["value"] = value_df["value"].astype("float64")
     return kpi_df, value_df
 

@@ -13,47 +13,108 @@ class Template:
 
 MESSAGES: dict[str, dict[str, Template]] = {
     "ja": {
-        "unreadable_file": Template("ファイルを読めません: {detail}",
-                                    "UTF-8 か Shift_JIS のテキスト、または .xlsx で保存し直してください。"),
-        "unrecognized_layout": Template("{detail}", "PDCA シートの書式 (基本方針の見出しと事業一覧の表) か確認してください。"),
-        "fiscal_year_missing": Template("{detail}", "事業一覧の見出しに「R3年度事業化」の形で年度を入れるか、--fiscal-year で指定してください。"),
-        "malformed_row": Template("行の形が正しくありません ({detail})。",
-                                  "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。"),
+        "unreadable_file": Template(
+            "ファイルを読めません: {detail}",
+            "UTF-8 か Shift_JIS のテキスト、または .xlsx で保存し直してください。",
+        ),
+        "unrecognized_layout": Template(
+            "{detail}", "PDCA シートの書式 (基本方針の見出しと事業一覧の表) か確認してください。"
+        ),
+        "fiscal_year_missing": Template(
+            "{detail}",
+            "事業一覧の見出しに「R3年度事業化」の形で年度を入れるか、--fiscal-year で指定してください。",
+        ),
+        "malformed_row": Template(
+            "行の形が正しくありません ({detail})。",
+            "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。",
+        ),
         "missing_required": Template("「{column}」が空です。", "「{column}」を記入してください。"),
-        "flag_invalid": Template("事業化の欄「{value}」は ○ か × ではありません。",
-                                 "実施した場合は ○、実施しなかった場合は × を記入してください。"),
-        "rating_invalid": Template("進捗状況「{value}」は {allowed} のどれでもありません。",
-                                   "進捗状況を {allowed} のどれかで記入してください。"),
-        "unknown_department": Template("課「{value}」は {fiscal_year} 年度の課の一覧にありません。{suggestion}",
-                                       "課の名前を確認してください。新設・改称なら schemas/departments.csv に追加してください。"),
-        "unknown_section": Template("係「{value}」は {fiscal_year} 年度の係の一覧にありません。{suggestion}",
-                                    "係の名前を確認してください。新設・改称なら schemas/departments.csv に追加してください。"),
-        "kpi_value_not_numeric": Template("KPI の{column}「{value}」が数値ではありません。",
-                                          "数値 (単位は付けてもよい、例: 2,398千円、88%) を記入してください。集計中なら確定後に記入してください。"),
-        "flag_rating_mismatch": Template("事業化「{flag}」と進捗状況「{value}」が合いません ({detail})。",
-                                         "事業化の ○/× か進捗状況を見直してください (× は E、○ は A〜D)。"),
-        "section_department_mismatch": Template("係「{value}」はこの行のどの課 ({detail}) にも属していません。",
-                                                "課と係の組み合わせを確認してください。"),
-        "kpi_unit_mismatch": Template("KPI の現状値・目標値・最新値の単位が揃っていません ({detail})。",
-                                      "同じ単位で記入してください。"),
-        "duplicate_project": Template("同じ取組の中に同じ事業が二度あります (最初は {detail} 行目)。",
-                                      "重複した行を削除するか、事業内容を区別してください。"),
+        "flag_invalid": Template(
+            "事業化の欄「{value}」は ○ か × ではありません。",
+            "実施した場合は ○、実施しなかった場合は × を記入してください。",
+        ),
+        "rating_invalid": Template(
+            "進捗状況「{value}」は {allowed} のどれでもありません。",
+            "進捗状況を {allowed} のどれかで記入してください。",
+        ),
+        "unknown_department": Template(
+            "課「{value}」は {fiscal_year} 年度の課の一覧にありません。{suggestion}",
+            "課の名前を確認してください。新設・改称なら schemas/departments.csv に追加してください。",
+        ),
+        "unknown_section": Template(
+            "係「{value}」は {fiscal_year} 年度の係の一覧にありません。{suggestion}",
+            "係の名前を確認してください。新設・改称なら schemas/departments.csv に追加してください。",
+        ),
+        "kpi_value_not_numeric": Template(
+            "KPI の{column}「{value}」が数値ではありません。",
+            "数値 (単位は付けてもよい、例: 2,398千円、88%) を記入してください。集計中なら確定後に記入してください。",
+        ),
+        "flag_rating_mismatch": Template(
+            "事業化「{flag}」と進捗状況「{value}」が合いません ({detail})。",
+            "事業化の ○/× か進捗状況を見直してください (× は E、○ は A〜D)。",
+        ),
+        "section_department_mismatch": Template(
+            "係「{value}」はこの行のどの課 ({detail}) にも属していません。",
+            "課と係の組み合わせを確認してください。",
+        ),
+        "kpi_unit_mismatch": Template(
+            "KPI の現状値・目標値・最新値の単位が揃っていません ({detail})。",
+            "同じ単位で記入してください。",
+        ),
+        "duplicate_project": Template(
+            "同じ取組の中に同じ事業が二度あります (最初は {detail} 行目)。",
+            "重複した行を削除するか、事業内容を区別してください。",
+        ),
     },
     "en": {
-        "unreadable_file": Template("cannot read the file: {detail}", "Save it again as UTF-8 or Shift_JIS text, or as .xlsx."),
-        "unrecognized_layout": Template("not a PDCA sheet of this layout: {detail}", "Check that it is a PDCA sheet."),
-        "fiscal_year_missing": Template("the fiscal year cannot be found: {detail}", "Write it in the table header (R3年度事業化) or pass --fiscal-year."),
-        "malformed_row": Template("the row has the wrong shape ({detail}).", "Check the number of tab-separated cells (7 for a project row)."),
+        "unreadable_file": Template(
+            "cannot read the file: {detail}",
+            "Save it again as UTF-8 or Shift_JIS text, or as .xlsx.",
+        ),
+        "unrecognized_layout": Template(
+            "not a PDCA sheet of this layout: {detail}", "Check that it is a PDCA sheet."
+        ),
+        "fiscal_year_missing": Template(
+            "the fiscal year cannot be found: {detail}",
+            "Write it in the table header (R3年度事業化) or pass --fiscal-year.",
+        ),
+        "malformed_row": Template(
+            "the row has the wrong shape ({detail}).",
+            "Check the number of tab-separated cells (7 for a project row).",
+        ),
         "missing_required": Template("'{column}' is empty.", "Fill in '{column}'."),
-        "flag_invalid": Template("flag '{value}' is not ○ or ×.", "Write ○ if carried out, × if not."),
-        "rating_invalid": Template("rating '{value}' is not one of {allowed}.", "Use one of {allowed}."),
-        "unknown_department": Template("department '{value}' is not in the FY{fiscal_year} master.{suggestion}", "Check the name, or add it to schemas/departments.csv."),
-        "unknown_section": Template("section '{value}' is not in the FY{fiscal_year} master.{suggestion}", "Check the name, or add it to schemas/departments.csv."),
-        "kpi_value_not_numeric": Template("KPI {column} '{value}' is not a number.", "Write a number, optionally with a unit."),
-        "flag_rating_mismatch": Template("flag '{flag}' and rating '{value}' disagree ({detail}).", "× goes with E only, ○ with A-D."),
-        "section_department_mismatch": Template("section '{value}' belongs to none of this row's departments ({detail}).", "Check the department/section pair."),
-        "kpi_unit_mismatch": Template("baseline, target and latest have different units ({detail}).", "Use one unit."),
-        "duplicate_project": Template("the same project appears twice in this sub-measure (first on line {detail}).", "Remove the duplicate."),
+        "flag_invalid": Template(
+            "flag '{value}' is not ○ or ×.", "Write ○ if carried out, × if not."
+        ),
+        "rating_invalid": Template(
+            "rating '{value}' is not one of {allowed}.", "Use one of {allowed}."
+        ),
+        "unknown_department": Template(
+            "department '{value}' is not in the FY{fiscal_year} master.{suggestion}",
+            "Check the name, or add it to schemas/departments.csv.",
+        ),
+        "unknown_section": Template(
+            "section '{value}' is not in the FY{fiscal_year} master.{suggestion}",
+            "Check the name, or add it to schemas/departments.csv.",
+        ),
+        "kpi_value_not_numeric": Template(
+            "KPI {column} '{value}' is not a number.", "Write a number, optionally with a unit."
+        ),
+        "flag_rating_mismatch": Template(
+            "flag '{flag}' and rating '{value}' disagree ({detail}).",
+            "× goes with E only, ○ with A-D.",
+        ),
+        "section_department_mismatch": Template(
+            "section '{value}' belongs to none of this row's departments ({detail}).",
+            "Check the department/section pair.",
+        ),
+        "kpi_unit_mismatch": Template(
+            "baseline, target and latest have different units ({detail}).", "Use one unit."
+        ),
+        "duplicate_project": Template(
+            "the same project appears twice in this sub-measure (first on line {detail}).",
+            "Remove the duplicate.",
+        ),
     },
 }
 

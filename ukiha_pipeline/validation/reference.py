@@ -57,7 +57,8 @@ class DepartmentMaster:
     def _valid(self, fiscal_year: int) -> pd.DataFrame:
         t = self.table
         ok = (t["valid_from_fy"].isna() | (t["valid_from_fy"] <= fiscal_year)) & (
-            t["valid_to_fy"].isna() | (t["valid_to_fy"] >= fiscal_year))
+            t["valid_to_fy"].isna() | (t["valid_to_fy"] >= fiscal_year)
+        )
         return t[ok]
 
     def departments(self, fiscal_year: int) -> set[str]:
@@ -118,8 +119,11 @@ def derive_master(sheet: ParsedSheet) -> list[tuple[str, str, int]]:
         for s in sects:
             if s in known:
                 continue
-            owners = [d for d in depts
-                      if not any((d, other) in pairs for other in sects if other != s)]
+            owners = [
+                d for d in depts if not any((d, other) in pairs for other in sects if other != s)
+            ]
             if len(owners) == 1:
                 pairs.setdefault((owners[0], s), lines[row].line)
-    return sorted(((d, s, line) for (d, s), line in pairs.items()), key=lambda t: (t[2], t[0], t[1]))
+    return sorted(
+        ((d, s, line) for (d, s), line in pairs.items()), key=lambda t: (t[2], t[0], t[1])
+    )

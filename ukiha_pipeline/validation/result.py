@@ -30,9 +30,15 @@ class Failure:
 
     def to_json_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
-            "source_file": self.source_file, "line": self.line, "fiscal_year": self.fiscal_year,
-            "entity": self.entity, "column": self.column, "check": self.check,
-            "severity": self.severity, "value": self.value, "message": self.message,
+            "source_file": self.source_file,
+            "line": self.line,
+            "fiscal_year": self.fiscal_year,
+            "entity": self.entity,
+            "column": self.column,
+            "check": self.check,
+            "severity": self.severity,
+            "value": self.value,
+            "message": self.message,
             "hint": self.hint,
         }
         if self.worksheet is not None:
@@ -45,8 +51,12 @@ class Failure:
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
-        return (SEVERITY_ORDER.get(self.severity, 9), self.worksheet or "", self.line or 0,
-                self.check)
+        return (
+            SEVERITY_ORDER.get(self.severity, 9),
+            self.worksheet or "",
+            self.line or 0,
+            self.check,
+        )
 
 
 @dataclass(frozen=True)

@@ -36,39 +36,80 @@ DF_CHECK_COLUMN: dict[tuple[str, str], str] = {
 
 def fatal_failure(exc: SheetFatal, ctx: RulesContext, lang: str = "ja") -> Failure:
     message, hint = render(exc.check, lang, detail=exc.message)
-    return Failure(exc.source_file, exc.line, None, "sheet", None, exc.check,
-                   ctx.rules.severity_of(exc.check), exc.value, message, hint)
+    return Failure(
+        exc.source_file,
+        exc.line,
+        None,
+        "sheet",
+        None,
+        exc.check,
+        ctx.rules.severity_of(exc.check),
+        exc.value,
+        message,
+        hint,
+    )
 
 
-def validate_path(path: str | Path, ctx: RulesContext, *, fiscal_year: int | None = None,
-                  municipality: str | None = None, default_municipality: str = "うきは市",
-                  lang: str = "ja") -> ValidationResult:
+def validate_path(
+    path: str | Path,
+    ctx: RulesContext,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    default_municipality: str = "うきは市",
+    lang: str = "ja",
+) -> ValidationResult:
     """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure."""
     try:
         grid = read_grid(path)
     except SheetFatal as exc:
         return ValidationResult(str(path), None, None, (fatal_failure(exc, ctx, lang),))
-    return validate_grid(grid, ctx, fiscal_year=fiscal_year, municipality=municipality,
-                         default_municipality=default_municipality, lang=lang)
+    return validate_grid(
+        grid,
+        ctx,
+        fiscal_year=fiscal_year,
+        municipality=municipality,
+        default_municipality=default_municipality,
+        lang=lang,
+    )
 
 
-def validate_grid(grid: Grid, ctx: RulesContext, *, fiscal_year: int | None = None,
-                  municipality: str | None = None, default_municipality: str = "うきは市",
-                  lang: str = "ja") -> ValidationResult:
+def validate_grid(
+    grid: Grid,
+    ctx: RulesContext,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    default_municipality: str = "うきは市",
+    lang: str = "ja",
+) -> ValidationResult:
     try:
-        sheet = parse_grid(grid, fiscal_year=fiscal_year, municipality=municipality,
-                           default_municipality=default_municipality)
+        sheet = parse_grid(
+            grid,
+            fiscal_year=fiscal_year,
+            municipality=municipality,
+            default_municipality=default_municipality,
+        )
     except SheetFatal as exc:
-        return ValidationResult(grid.source_file, grid.sha256, None,
-                                (fatal_failure(exc, ctx, lang),), notes=grid.notes)
+        return ValidationResult(
+            grid.source_file, grid.sha256, None, (fatal_failure(exc, ctx, lang),), notes=grid.notes
+        )
     return check_sheet(sheet, ctx, lang=lang)
 
 
 def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> ValidationResult:
     builder = _FailureBuilder(sheet, ctx, lang)
     for issue in sheet.issues:
-        builder.add(issue.entity, issue.check, issue.row, None, None, issue.value,
-                    f"record:{issue.row}", detail=issue.detail)
+        builder.add(
+            issue.entity,
+            issue.check,
+            issue.row,
+            None,
+            None,
+            issue.value,
+            f"record:{issue.row}",
+            detail=issue.detail,
+        )
 
     projects = project_frame(sheet)
     malformed = set(projects.loc[projects["n_cells"] != 7, "record"])
@@ -88,14 +129,15 @@ def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> V
             builder.from_frame(entity, check, column, row)
 
     failures = tuple(sorted(builder.failures, key=lambda f: f.sort_key))
-    quarantined = frozenset(f.record for f in failures
-                            if f.severity in ("error", "fatal") and f.record)
-    return ValidationResult(sheet.grid.source_file, sheet.grid.sha256, sheet, failures,
-                            quarantined, sheet.grid.notes)
+    quarantined = frozenset(
+        f.record for f in failures if f.severity in ("error", "fatal") and f.record
+    )
+    return ValidationResult(
+        sheet.grid.source_file, sheet.grid.sha256, sheet, failures, quarantined, sheet.grid.notes
+    )
 
 
-def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext
-                   ) -> list[tuple[int, str, str]]:
+def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext) -> list[tuple[int, str, str]]:
     """(index, check, column) of each failing row, once per row and check (lazy validation)."""
     if df.empty:
         return []
@@ -127,18 +169,45 @@ class _FailureBuilder:
         self.failures: list[Failure] = []
         self.allowed = "/".join(ctx.rules.ratings)
 
-    def add(self, entity: str, check: str, row: int, col: int | None, column: str | None,
-            value: str, record: str, **fields: object) -> None:
+    def add(
+        self,
+        entity: str,
+        check: str,
+        row: int,
+        col: int | None,
+        column: str | None,
+        value: str,
+        record: str,
+        **fields: object,
+    ) -> None:
         pos = self.sheet.grid.positions[row]
-        message, hint = render(check, self.lang, value=value, column=column or "",
-                               fiscal_year=self.sheet.fiscal_year, allowed=self.allowed, **fields)
-        self.failures.append(Failure(
-            source_file=self.sheet.grid.source_file, line=pos.line,
-            fiscal_year=self.sheet.fiscal_year, entity=entity, column=column, check=check,
-            severity=self.ctx.rules.severity_of(check), value=value, message=message, hint=hint,
-            worksheet=pos.worksheet, cell=pos.cell(col) if col is not None else None,
-            record=record, row_text=self.sheet.grid.raw_text(row),
-        ))
+        message, hint = render(
+            check,
+            self.lang,
+            value=value,
+            column=column or "",
+            fiscal_year=self.sheet.fiscal_year,
+            allowed=self.allowed,
+            **fields,
+        )
+        self.failures.append(
+            Failure(
+                source_file=self.sheet.grid.source_file,
+                line=pos.line,
+                fiscal_year=self.sheet.fiscal_year,
+                entity=entity,
+                column=column,
+                check=check,
+                severity=self.ctx.rules.severity_of(check),
+                value=value,
+                message=message,
+                hint=hint,
+                worksheet=pos.worksheet,
+                cell=pos.cell(col) if col is not None else None,
+                record=record,
+                row_text=self.sheet.grid.raw_text(row),
+            )
+        )
 
     def from_frame(self, entity: str, check: str, column: str, row: pd.Series) -> None:
         grid_row = int(row["row"])
@@ -166,8 +235,9 @@ class _FailureBuilder:
             label, col = ("課" if kind == "department" else "係"), int(row["col"])
             value = str(row["name"])
             if check in ("unknown_department", "unknown_section"):
-                best = self.ctx.master.closest(value, self.sheet.fiscal_year,
-                                               section=check == "unknown_section")
+                best = self.ctx.master.closest(
+                    value, self.sheet.fiscal_year, section=check == "unknown_section"
+                )
                 fields["suggestion"] = SUGGESTION[self.lang].format(name=best) if best else ""
             if check == "section_department_mismatch":
                 fields["detail"] = "、".join(str(row["row_departments"]).split("\t"))
@@ -184,5 +254,13 @@ class _FailureBuilder:
         else:  # kpi_value
             label, col = VALUE_LABELS[str(row["which"])], int(row["col"])
             value = str(row["raw"])
-        self.add(entity if entity != "assignment" else record.split(":")[0], check, grid_row,
-                 col, label, value, record, **fields)
+        self.add(
+            entity if entity != "assignment" else record.split(":")[0],
+            check,
+            grid_row,
+            col,
+            label,
+            value,
+            record,
+            **fields,
+        )

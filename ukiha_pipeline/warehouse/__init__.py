@@ -3,5 +3,11 @@
 from ukiha_pipeline.warehouse.load import LoadOutcome, connect, load_result, open_warehouse
 from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, create_all_sql
 
-__all__ = ["TABLE_COLUMNS", "LoadOutcome", "connect", "create_all_sql", "load_result",
-           "open_warehouse"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "LoadOutcome",
+    "connect",
+    "create_all_sql",
+    "load_result",
+    "open_warehouse",
+]

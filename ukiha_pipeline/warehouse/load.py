@@ -21,11 +21,14 @@ from ukiha_pipeline.warehouse.tables import build_tables, failures_frame
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
-def connect(path: Path, *, read_only: bool = False,
-            lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, read_only: bool = False, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; another process holding it is waited for up to `lock_timeout_s`."""
     if read_only and not path.exists():
-        raise WarehouseError(f"{path}: 倉庫 (warehouse) がありません。先に `ukiha ingest` を実行してください。")
+        raise WarehouseError(
+            f"{path}: 倉庫 (warehouse) がありません。先に `ukiha ingest` を実行してください。"
+        )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
@@ -37,7 +40,8 @@ def connect(path: Path, *, read_only: bool = False,
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise WarehouseError(
-                    f"{path}: 倉庫を開けません (別の処理が使用中の可能性があります): {exc}") from exc
+                    f"{path}: 倉庫を開けません (別の処理が使用中の可能性があります): {exc}"
+                ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
@@ -49,9 +53,9 @@ def connect(path: Path, *, read_only: bool = False,
 
 
 @contextmanager
-def open_warehouse(path: Path, *, read_only: bool = False,
-                   lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
-                   ) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(
+    path: Path, *, read_only: bool = False, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(path, read_only=read_only, lock_timeout_s=lock_timeout_s)
     try:
         yield con
@@ -77,14 +81,20 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> Non
         return
     con.register("_stage", df)
     try:
-        con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM _stage')
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _stage")
     finally:
         con.unregister("_stage")
 
 
-def load_result(con: duckdb.DuckDBPyConnection, result: ValidationResult, ctx: RulesContext, *,
-                run_id: str, flow_run_id: str | None = None,
-                now: datetime | None = None) -> LoadOutcome:
+def load_result(
+    con: duckdb.DuckDBPyConnection,
+    result: ValidationResult,
+    ctx: RulesContext,
+    *,
+    run_id: str,
+    flow_run_id: str | None = None,
+    now: datetime | None = None,
+) -> LoadOutcome:
     """One transaction per sheet: replace its (municipality, fiscal year), record failures.
 
     Identical content already current is left alone (loading a file twice = loading it once).
@@ -95,23 +105,39 @@ def load_result(con: duckdb.DuckDBPyConnection, result: ValidationResult, ctx: R
     if sheet is None:
         con.execute("BEGIN")
         try:
-            _insert(con, "validation_failures",
-                    failures_frame(result, run_id=run_id, recorded_at=now, municipality=None))
+            _insert(
+                con,
+                "validation_failures",
+                failures_frame(result, run_id=run_id, recorded_at=now, municipality=None),
+            )
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             raise WarehouseError(f"{result.source_file}: 検証結果を書けません: {exc}") from exc
-        return LoadOutcome(result.source_file, "fatal", None, None, 0, 0, 0,
-                           result.n_errors, result.n_warnings)
+        return LoadOutcome(
+            result.source_file, "fatal", None, None, 0, 0, 0, result.n_errors, result.n_warnings
+        )
 
     current = con.execute(
-        "SELECT status FROM sheets WHERE source_sha256 = ?", [result.sha256]).fetchone()
+        "SELECT status FROM sheets WHERE source_sha256 = ?", [result.sha256]
+    ).fetchone()
     if current is not None and current[0] == "current":
-        n = con.execute("SELECT n_projects, n_kpis, n_quarantined FROM sheets "
-                        "WHERE source_sha256 = ?", [result.sha256]).fetchone()
+        n = con.execute(
+            "SELECT n_projects, n_kpis, n_quarantined FROM sheets WHERE source_sha256 = ?",
+            [result.sha256],
+        ).fetchone()
         assert n is not None
-        return LoadOutcome(result.source_file, "unchanged", sheet.municipality, sheet.fiscal_year,
-                           n[0], n[1], n[2], result.n_errors, result.n_warnings)
+        return LoadOutcome(
+            result.source_file,
+            "unchanged",
+            sheet.municipality,
+            sheet.fiscal_year,
+            n[0],
+            n[1],
+            n[2],
+            result.n_errors,
+            result.n_warnings,
+        )
 
     tables = build_tables(result, ctx, run_id=run_id, recorded_at=now)
     key = [tables.municipality, tables.fiscal_year]
@@ -122,23 +148,56 @@ def load_result(con: duckdb.DuckDBPyConnection, result: ValidationResult, ctx: R
             _insert(con, table, tables.frames[table])
         con.execute("DELETE FROM quarantine WHERE municipality = ? AND fiscal_year = ?", key)
         _insert(con, "quarantine", tables.frames["quarantine"])
-        _insert(con, "validation_failures", failures_frame(
-            result, run_id=run_id, recorded_at=now, municipality=tables.municipality))
-        con.execute("UPDATE sheets SET status = 'superseded' "
-                    "WHERE municipality = ? AND fiscal_year = ?", key)
+        _insert(
+            con,
+            "validation_failures",
+            failures_frame(
+                result, run_id=run_id, recorded_at=now, municipality=tables.municipality
+            ),
+        )
+        con.execute(
+            "UPDATE sheets SET status = 'superseded' WHERE municipality = ? AND fiscal_year = ?",
+            key,
+        )
         con.execute("DELETE FROM sheets WHERE source_sha256 = ?", [result.sha256])
-        _insert(con, "sheets", pd.DataFrame([{
-            "sheet_id": (result.sha256 or "")[:16], "municipality": tables.municipality,
-            "fiscal_year": tables.fiscal_year, "source_file": result.source_file,
-            "source_sha256": result.sha256, "ingested_at": now, "run_id": run_id,
-            "flow_run_id": flow_run_id, "status": "current", "n_projects": tables.n_projects,
-            "n_kpis": tables.n_kpis, "n_quarantined": tables.n_quarantined,
-            "n_errors": result.n_errors, "n_warnings": result.n_warnings,
-        }]))
+        _insert(
+            con,
+            "sheets",
+            pd.DataFrame(
+                [
+                    {
+                        "sheet_id": (result.sha256 or "")[:16],
+                        "municipality": tables.municipality,
+                        "fiscal_year": tables.fiscal_year,
+                        "source_file": result.source_file,
+                        "source_sha256": result.sha256,
+                        "ingested_at": now,
+                        "run_id": run_id,
+                        "flow_run_id": flow_run_id,
+                        "status": "current",
+                        "n_projects": tables.n_projects,
+                        "n_kpis": tables.n_kpis,
+                        "n_quarantined": tables.n_quarantined,
+                        "n_errors": result.n_errors,
+                        "n_warnings": result.n_warnings,
+                    }
+                ]
+            ),
+        )
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
-        raise WarehouseError(f"{result.source_file}: 倉庫への書き込みに失敗しました: {exc}") from exc
-    return LoadOutcome(result.source_file, "loaded", tables.municipality, tables.fiscal_year,
-                       tables.n_projects, tables.n_kpis, tables.n_quarantined,
-                       result.n_errors, result.n_warnings)
+        raise WarehouseError(
+            f"{result.source_file}: 倉庫への書き込みに失敗しました: {exc}"
+        ) from exc
+    return LoadOutcome(
+        result.source_file,
+        "loaded",
+        tables.municipality,
+        tables.fiscal_year,
+        tables.n_projects,
+        tables.n_kpis,
+        tables.n_quarantined,
+        result.n_errors,
+        result.n_warnings,
+    )

@@ -211,8 +211,13 @@ VIEWS: dict[str, str] = {
 
 #: Tables replaced per (municipality, fiscal year) when a sheet is loaded.
 FACT_TABLES = (
-    "policies", "measures", "submeasures", "projects", "project_departments",
-    "kpis", "kpi_departments",
+    "policies",
+    "measures",
+    "submeasures",
+    "projects",
+    "project_departments",
+    "kpis",
+    "kpi_departments",
 )
 
 COMMENTS: dict[str, str] = {

@@ -39,8 +39,9 @@ def _df(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[table]))
 
 
-def build_tables(result: ValidationResult, ctx: RulesContext, *, run_id: str,
-                 recorded_at: datetime) -> SheetTables:
+def build_tables(
+    result: ValidationResult, ctx: RulesContext, *, run_id: str, recorded_at: datetime
+) -> SheetTables:
     sheet = result.sheet
     assert sheet is not None, "a fatal sheet has no tables"
     mun, fy = sheet.municipality, sheet.fiscal_year
@@ -49,21 +50,53 @@ def build_tables(result: ValidationResult, ctx: RulesContext, *, run_id: str,
     pos = sheet.grid.positions
 
     frames: dict[str, pd.DataFrame] = {
-        "policies": _df("policies", [
-            {**base, "policy_no": p.policy_no, "title": p.title, "strategy_page": p.strategy_page,
-             "overview": p.overview or None, "aim": p.aim or None, "source_line": pos[p.row].line}
-            for p in sheet.policies]),
-        "measures": _df("measures", [
-            {**base, "policy_no": m.policy_no, "measure_no": m.measure_no, "title": m.title,
-             "source_line": pos[m.row].line} for m in sheet.measures]),
-        "submeasures": _df("submeasures", [
-            {**base, "policy_no": s.policy_no, "measure_no": s.measure_no,
-             "submeasure_no": s.submeasure_no, "title": s.title, "source_line": pos[s.row].line}
-            for s in sheet.submeasures]),
+        "policies": _df(
+            "policies",
+            [
+                {
+                    **base,
+                    "policy_no": p.policy_no,
+                    "title": p.title,
+                    "strategy_page": p.strategy_page,
+                    "overview": p.overview or None,
+                    "aim": p.aim or None,
+                    "source_line": pos[p.row].line,
+                }
+                for p in sheet.policies
+            ],
+        ),
+        "measures": _df(
+            "measures",
+            [
+                {
+                    **base,
+                    "policy_no": m.policy_no,
+                    "measure_no": m.measure_no,
+                    "title": m.title,
+                    "source_line": pos[m.row].line,
+                }
+                for m in sheet.measures
+            ],
+        ),
+        "submeasures": _df(
+            "submeasures",
+            [
+                {
+                    **base,
+                    "policy_no": s.policy_no,
+                    "measure_no": s.measure_no,
+                    "submeasure_no": s.submeasure_no,
+                    "title": s.title,
+                    "source_line": pos[s.row].line,
+                }
+                for s in sheet.submeasures
+            ],
+        ),
     }
     for name in ("policies", "measures", "submeasures"):
         frames[name] = frames[name].drop_duplicates(
-            subset=[c for c in frames[name].columns if c.endswith("_no")], keep="first")
+            subset=[c for c in frames[name].columns if c.endswith("_no")], keep="first"
+        )
 
     projects, project_depts = [], []
     key_count: Counter[str] = Counter()
@@ -76,13 +109,23 @@ def build_tables(result: ValidationResult, ctx: RulesContext, *, run_id: str,
         if key_count[key] > 1:
             key = f"{key}#{key_count[key]}"
         flag = _flag(result, p.row)
-        projects.append({
-            **base, "project_key": key, "policy_no": p.policy_no, "measure_no": p.measure_no,
-            "submeasure_no": p.submeasure_no, "seq": p.seq, "content": cells[3],
-            "commercialized": flag == "○", "rating": _rating(result, p.row),
-            "action": cells[5] or None, "raw_flag": p.cells[4], "raw_rating": p.cells[6],
-            "source_line": pos[p.row].line,
-        })
+        projects.append(
+            {
+                **base,
+                "project_key": key,
+                "policy_no": p.policy_no,
+                "measure_no": p.measure_no,
+                "submeasure_no": p.submeasure_no,
+                "seq": p.seq,
+                "content": cells[3],
+                "commercialized": flag == "○",
+                "rating": _rating(result, p.row),
+                "action": cells[5] or None,
+                "raw_flag": p.cells[4],
+                "raw_rating": p.cells[6],
+                "source_line": pos[p.row].line,
+            }
+        )
         for dept, sect in pair_departments(cells[1], cells[2], ctx, fy):
             project_depts.append({**base, "project_key": key, "department": dept, "section": sect})
     frames["projects"] = _df("projects", projects)
@@ -95,15 +138,21 @@ def build_tables(result: ValidationResult, ctx: RulesContext, *, run_id: str,
         v = kpi_values(k)
         key = stable_key(mun, k.level, content_key(k.name))
         row: dict[str, object] = {
-            **base, "kpi_key": key, "level": k.level, "policy_no": k.policy_no,
-            "measure_no": k.measure_no, "name": k.name, "definition": v.definition,
+            **base,
+            "kpi_key": key,
+            "level": k.level,
+            "policy_no": k.policy_no,
+            "measure_no": k.measure_no,
+            "name": k.name,
+            "definition": v.definition,
             "source_line": pos[k.row].line,
         }
         for which in ("baseline", "target", "latest"):
             q = parse_quantity(v.raw[which])
             as_of = parse_as_of(v.raw_years[which]) if v.raw_years[which] else None
             row |= {
-                f"{which}_value": q.value if q else None, f"{which}_unit": q.unit if q else None,
+                f"{which}_value": q.value if q else None,
+                f"{which}_unit": q.unit if q else None,
                 f"{which}_note": q.note if q else None,
                 f"{which}_year": as_of.year if as_of else None,
                 f"{which}_year_kind": as_of.kind if as_of else None,
@@ -135,8 +184,9 @@ def _rating(result: ValidationResult, row: int) -> str:
     return normalize_rating(result.sheet.grid.rows[row][6])
 
 
-def pair_departments(dept_cell: str, sect_cell: str, ctx: RulesContext,
-                     fiscal_year: int) -> list[tuple[str, str | None]]:
+def pair_departments(
+    dept_cell: str, sect_cell: str, ctx: RulesContext, fiscal_year: int
+) -> list[tuple[str, str | None]]:
     """Pair each 係 with the 課 of the row it belongs to (cells are not positionally paired).
 
     A section that belongs to none of the row's departments stays with the first one (and
@@ -154,8 +204,9 @@ def pair_departments(dept_cell: str, sect_cell: str, ctx: RulesContext,
     return list(dict.fromkeys(pairs))
 
 
-def quarantine_frame(result: ValidationResult, *, run_id: str, recorded_at: datetime
-                     ) -> pd.DataFrame:
+def quarantine_frame(
+    result: ValidationResult, *, run_id: str, recorded_at: datetime
+) -> pd.DataFrame:
     """One row per record kept out of the fact tables, with its raw text and reasons."""
     sheet = result.sheet
     if sheet is None:
@@ -170,12 +221,20 @@ def quarantine_frame(result: ValidationResult, *, run_id: str, recorded_at: date
             entities.setdefault(f.record, f.entity)
     rows = []
     for record in sorted(reasons, key=lambda r: lines[r] or 0):
-        rows.append({
-            "run_id": run_id, "source_file": result.source_file, "source_sha256": result.sha256,
-            "municipality": sheet.municipality, "fiscal_year": sheet.fiscal_year,
-            "entity": entities[record], "line": lines[record], "raw": _raw(sheet, record),
-            "reason": " | ".join(dict.fromkeys(reasons[record])), "recorded_at": recorded_at,
-        })
+        rows.append(
+            {
+                "run_id": run_id,
+                "source_file": result.source_file,
+                "source_sha256": result.sha256,
+                "municipality": sheet.municipality,
+                "fiscal_year": sheet.fiscal_year,
+                "entity": entities[record],
+                "line": lines[record],
+                "raw": _raw(sheet, record),
+                "reason": " | ".join(dict.fromkeys(reasons[record])),
+                "recorded_at": recorded_at,
+            }
+        )
     return _df("quarantine", rows)
 
 
@@ -188,13 +247,28 @@ def _raw(sheet: ParsedSheet, record: str) -> str:
     return sheet.grid.raw_text(int(num))
 
 
-def failures_frame(result: ValidationResult, *, run_id: str, recorded_at: datetime,
-                   municipality: str | None) -> pd.DataFrame:
-    rows = [{
-        "run_id": run_id, "source_file": f.source_file, "source_sha256": result.sha256,
-        "worksheet": f.worksheet, "line": f.line, "municipality": municipality,
-        "fiscal_year": f.fiscal_year, "entity": f.entity, "column": f.column, "check": f.check,
-        "severity": f.severity, "value": f.value, "message": f.message, "hint": f.hint,
-        "row_text": f.row_text or None, "recorded_at": recorded_at,
-    } for f in result.failures]
+def failures_frame(
+    result: ValidationResult, *, run_id: str, recorded_at: datetime, municipality: str | None
+) -> pd.DataFrame:
+    rows = [
+        {
+            "run_id": run_id,
+            "source_file": f.source_file,
+            "source_sha256": result.sha256,
+            "worksheet": f.worksheet,
+            "line": f.line,
+            "municipality": municipality,
+            "fiscal_year": f.fiscal_year,
+            "entity": f.entity,
+            "column": f.column,
+            "check": f.check,
+            "severity": f.severity,
+            "value": f.value,
+            "message": f.message,
+            "hint": f.hint,
+            "row_text": f.row_text or None,
+            "recorded_at": recorded_at,
+        }
+        for f in result.failures
+    ]
     return _df("validation_failures", rows)
