@@ -209,7 +209,7 @@ def test_annual_page(rendered: tuple[list[Path], Path]) -> None:
     assert "○" in page  # 0.8 >= elapsed share 0.2 in FY2021
     assert not re.search(r">\s*(None|nan|NaN|NaT|&lt;NA&gt;)\s*<", page)
     # Policy 1 has 2 A and 1 E projects of 3.
-    policy = re.search(r'<div id="annual-2021-うきは市-policies".*?</table>', page, re.S)
+    policy = re.search(r'<div id="annual-policies".*?</table>', page, re.S)
     assert policy is not None
     cells = re.findall(r'<td headers="[^"]*-(a|b|c|d|e|total)"[^>]*>([^<]*)</td>', policy.group(0))
     assert ("a", "2") in cells and ("e", "1") in cells and ("total", "3") in cells
@@ -287,6 +287,17 @@ def test_fiscal_year_and_several_municipalities(tmp_path: Path) -> None:
     (tmp_path / "annual_2022.html").write_text("<!DOCTYPE html>", encoding="utf-8")
     render_all(con, tmp_path, fiscal_year=2021)
     assert 'href="annual_2022.html"' in _read(tmp_path / "index.html")
+
+
+def test_single_year(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    build_warehouse(con)
+    for table in ("sheets", "policies", "measures", "projects", "kpis"):
+        con.execute(f"DELETE FROM {table} WHERE fiscal_year = 2022")
+    render_all(con, tmp_path)
+    trends = _read(tmp_path / "trends.html")
+    assert "2021年度" in trends and "2022年度" not in trends and "1,900,000円" in trends
+    assert "前年度から" not in trends  # no change column with one year
 
 
 def test_empty_warehouse(tmp_path: Path) -> None:

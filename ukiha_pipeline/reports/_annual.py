@@ -80,17 +80,16 @@ def render_annual(
     params = {"m": annual.municipality, "fy": annual.fiscal_year}
     sources = _sources(con, params)
     source_note = "出典: " + " / ".join(sources) if sources else "出典: —"
-    slug = f"{annual.fiscal_year}-{_file_part(annual.municipality)}"
     parts = [
         _page.facts(_sheet_facts(con, params)),
         _page.heading("基本方針別の進捗状況"),
-        _policy_table(con, params, legend, source_note, f"annual-{slug}-policies"),
+        _policy_table(con, params, legend, source_note, "annual-policies"),
         _page.heading("施策別の進捗状況"),
-        _measure_table(con, params, legend, source_note, f"annual-{slug}-measures"),
+        _measure_table(con, params, legend, source_note, "annual-measures"),
         _page.heading("KPI(重要業績評価指標)"),
-        _kpi_table(con, params, source_note, f"annual-{slug}-kpis"),
+        _kpi_table(con, params, source_note, "annual-kpis"),
         _page.heading("担当課別の進捗状況"),
-        _department_table(con, params, legend, source_note, f"annual-{slug}-departments"),
+        _department_table(con, params, legend, source_note, "annual-departments"),
     ]
     return _page.page(annual.title, parts)
 
@@ -144,7 +143,7 @@ def _rating_columns(gt: GT, legend: Mapping[str, str], first: str) -> GT:
     labels = {r.lower(): rating_label(r, legend) for r in RATINGS}
     count_cols = [*labels, "total"]
     return (
-        gt.cols_label(**labels, total="計")
+        gt.cols_label(cases={**labels, "total": "計"})
         .tab_spanner(label="進捗状況(事業数)", columns=count_cols)
         .fmt_integer(columns=count_cols)
         .cols_align(align="right", columns=count_cols)

@@ -6,6 +6,7 @@ text is escaped later, by great-tables or by `_page`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -47,12 +48,9 @@ _MINUS = "\u2212"  # the minus sign great-tables prints, so all numbers agree
 
 def is_missing(value: object) -> bool:
     """None, NaN, pandas NA or NaT: a value the warehouse does not have."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
-    try:
-        return bool(pd.isna(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
+    return isinstance(value, float) and math.isnan(value)  # numpy floats are floats too
 
 
 def rating_label(rating: str, legend: Mapping[str, str]) -> str:
@@ -86,7 +84,7 @@ def format_quantity(value: float | None, unit: str | None) -> str | None:
 
 def format_year(year: int | None, kind: str | None, range_text: str | None = None) -> str | None:
     """`2021, fiscal` → `2021年度`; `2017, calendar, 平成25～29年` → `2017年（平成25～29年）`."""
-    if is_missing(year):
+    if year is None or is_missing(year):
         return None
     label = f"{int(year)}年度" if kind == "fiscal" else f"{int(year)}年"
     if range_text:
@@ -116,7 +114,7 @@ def on_track_mark(on_track: bool | None) -> str:
 
 def format_timestamp(epoch_us: int | None) -> str | None:
     """A warehouse timestamp (microseconds since the epoch) in Japan time, to the second."""
-    if is_missing(epoch_us):
+    if epoch_us is None or is_missing(epoch_us):
         return None
     moment = datetime.fromtimestamp(int(epoch_us) / 1_000_000, tz=UTC).astimezone(JST)
     return moment.strftime("%Y-%m-%d %H:%M:%S JST")

@@ -95,7 +95,7 @@ def _sheet_status(con: duckdb.DuckDBPyConnection) -> _page.SafeHtml:
     }
     gt = (
         GT(df, id="index-sheets")
-        .cols_label(**{c: label for c, label in labels.items() if c in df.columns})
+        .cols_label(cases={c: label for c, label in labels.items() if c in df.columns})
         .fmt_integer(columns="fiscal_year", use_seps=False)
         .fmt_integer(columns=counts)
         .tab_source_note(

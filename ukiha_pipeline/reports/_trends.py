@@ -86,7 +86,9 @@ def _kpi_series(con: duckdb.DuckDBPyConnection, municipality: str, table_id: str
     )
     gt = (
         GT(df, id=table_id)
-        .cols_label(level="区分", name="KPI", target="目標値", **_year_labels(years))
+        .cols_label(
+            cases={"level": "区分", "name": "KPI", "target": "目標値", **_year_labels(years)}
+        )
         .tab_spanner(label="最新値", columns=list(_year_labels(years)))
         .cols_align(align="right", columns=[*_year_labels(years), "target"])
         .tab_source_note(
@@ -134,10 +136,12 @@ def _rating_history(
     gt = (
         GT(df, id=table_id, groupname_col="group")
         .cols_label(
-            place="施策-取組",
-            content="事業",
-            **_year_labels(years),
-            **({"change": "前年度から"} if "change" in columns else {}),
+            cases={
+                "place": "施策-取組",
+                "content": "事業",
+                **_year_labels(years),
+                **({"change": "前年度から"} if "change" in columns else {}),
+            }
         )
         .tab_spanner(label="進捗状況", columns=year_cols)
         .data_color(

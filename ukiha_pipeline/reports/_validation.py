@@ -221,7 +221,7 @@ def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str
     gt = (
         GT(df, id=table_id, groupname_col="severity")
         .row_group_order(present)
-        .cols_label(**labels)
+        .cols_label(cases={**labels})
         .fmt_integer(columns="line", use_seps=False)
         .cols_align(align="right", columns="line")
         .cols_align(align="left", columns=[c for c in labels if c != "line"])

@@ -1,0 +1,97 @@
+"""The `ukiha` command as a steward runs it: real processes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+JSON_FIELDS = {"source_file", "line", "fiscal_year", "entity", "column", "check", "severity",
+               "value", "message"}
+
+
+def ukiha(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "ukiha_pipeline.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_validate_r3_prints_the_three_warnings_and_exits_0(r3_sheet: Path) -> None:
+    proc = ukiha("validate", str(r3_sheet))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith("fatal 0, error 0, warning 3 (flag_rating_mismatch 3)")
+    reported = [ln for ln in lines if "[flag_rating_mismatch]" in ln]
+    assert [ln.split("行")[0].strip() for ln in reported] == ["90", "146", "147"]
+
+
+def test_validate_json_is_one_object_per_line_with_design_fields(r3_sheet: Path) -> None:
+    proc = ukiha("validate", str(r3_sheet), "--format", "json")
+    assert proc.returncode == 0
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["line"], r["check"], r["severity"]) for r in records] == [
+        (90, "flag_rating_mismatch", "warning"),
+        (146, "flag_rating_mismatch", "warning"),
+        (147, "flag_rating_mismatch", "warning"),
+    ]
+    assert all(JSON_FIELDS <= set(r) for r in records)
+    assert records[0]["fiscal_year"] == 2021 and records[0]["value"] == "C"
+
+
+def test_validate_empty_file_exits_1_with_one_clear_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    proc = ukiha("validate", str(empty))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "unreadable_file" in proc.stdout
+    assert "空" in proc.stdout
+
+
+def test_validate_english_messages(tmp_path: Path, r3_sheet: Path) -> None:
+    proc = ukiha("validate", str(r3_sheet), "--lang", "en", "--format", "json")
+    assert "disagree" in json.loads(proc.stdout.splitlines()[0])["message"]
+
+
+@pytest.mark.parametrize("args", [("validate",), ("validate", "x.txt", "--format", "xml"),
+                                  ("validate", "does/not/exist.txt")])
+def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
+    proc = ukiha(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_sql_is_read_only_and_missing_warehouse_is_clear(tmp_path: Path, r3_sheet: Path) -> None:
+    missing = ukiha("sql", "SELECT 1", "--warehouse", str(tmp_path / "none.duckdb"))
+    assert missing.returncode == 1
+    assert "ukiha ingest" in missing.stderr and "Traceback" not in missing.stderr
+
+    from ukiha_pipeline.validation import load_context, validate_path
+    from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+    ctx = load_context()
+    wh = tmp_path / "w.duckdb"
+    with open_warehouse(wh) as con:
+        load_result(con, validate_path(r3_sheet, ctx), ctx, run_id="t")
+    count = ukiha("sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh),
+                  "--format", "json")
+    assert count.returncode == 0 and json.loads(count.stdout) == {"n": 99}
+    write = ukiha("sql", "DELETE FROM projects", "--warehouse", str(wh))
+    assert write.returncode == 1
+    assert "読み取り専用" in write.stderr and "Traceback" not in write.stderr
+    after = ukiha("sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh),
+                  "--format", "csv")
+    assert after.stdout.splitlines() == ["n", "99"]
+
+
+def test_serve_dry_run_prints_the_deployment_as_json() -> None:
+    proc = ukiha("serve", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["cron"] == "0 6 1 6 *" and info["timezone"] == "Asia/Tokyo"
+    assert len(info["next_runs"]) == 3 and all("+09:00" in t for t in info["next_runs"])

@@ -1,0 +1,294 @@
+"""Validation of the SYNTHETIC fixture sheets in tests/fixtures/synthetic/ (DESIGN §3).
+
+Each fixture is named for its one quirk. For each, the full sorted list of
+(line, check, severity) is written out by hand below and must match exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ukiha_pipeline.normalize import normalize_flag, normalize_rating
+from ukiha_pipeline.validation import load_context, validate_path
+from ukiha_pipeline.validation.result import ValidationResult
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "synthetic"
+RULES = ROOT / "schemas" / "rules.toml"
+NOT_FIXTURES = {"README.md", "make_encoded.py"}
+
+E, W, F = "error", "warning", "fatal"
+
+#: fixture file → every failure it must give, as (line, check, severity), sorted.
+EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
+    "valid_excerpt.txt": [],
+    "flag_invalid.txt": [
+        (14, "flag_invalid", E),
+        (16, "flag_invalid", E),
+    ],
+    "rating_invalid.txt": [
+        (14, "rating_invalid", E),
+        (16, "rating_invalid", E),
+    ],
+    "missing_required.txt": [
+        (8, "missing_required", E),  # policy KPI 最新値
+        (12, "missing_required", E),  # measure KPI latest
+        (13, "missing_required", E),  # flag
+        (14, "missing_required", E),  # rating
+        (15, "missing_required", E),  # 係
+        (16, "missing_required", E),  # 事業内容
+    ],
+    "unknown_department.txt": [(14, "unknown_department", E)],
+    "unknown_section.txt": [(14, "unknown_section", E)],
+    "section_department_mismatch.txt": [
+        (12, "section_department_mismatch", W),  # KPI line
+        (14, "section_department_mismatch", W),
+        (15, "section_department_mismatch", W),  # multi-department row
+    ],
+    "kpi_value_not_numeric.txt": [
+        (8, "kpi_value_not_numeric", E),  # 未集計 (policy 最新値)
+        (12, "kpi_value_not_numeric", E),  # 集計中 (measure latest)
+        (18, "kpi_value_not_numeric", E),  # － (measure baseline, KPI name layout)
+    ],
+    "kpi_unit_mismatch.txt": [(12, "kpi_unit_mismatch", W)],  # line 18: 93名→100人, 95名 is fine
+    "duplicate_project.txt": [
+        (14, "duplicate_project", W),
+        (16, "duplicate_project", W),
+    ],
+    "malformed_row_lost_tab.txt": [
+        (12, "malformed_row", E),  # KPI row, 6 cells
+        (14, "malformed_row", E),  # project row, 6 cells
+    ],
+    "malformed_row_extra_tab.txt": [
+        (14, "malformed_row", E),
+        (15, "malformed_row", E),
+    ],
+    "flag_rating_mismatch.txt": [
+        (14, "flag_rating_mismatch", W),  # × with C
+        (16, "flag_rating_mismatch", W),  # ○ with E
+    ],
+    "lookalikes_accepted.txt": [],
+    "kpi_two_layouts.txt": [],
+    "header_variants.txt": [],
+    "several_defects.txt": [
+        (12, "kpi_value_not_numeric", E),
+        (13, "flag_invalid", E),
+        (13, "rating_invalid", E),
+        (14, "unknown_department", E),
+        (15, "flag_rating_mismatch", W),
+        (16, "duplicate_project", W),
+        (17, "malformed_row", E),  # a row the table has no place for
+        (18, "malformed_row", E),  # lost tab
+    ],
+    "empty.txt": [(None, "unreadable_file", F)],
+    "binary_nul_bytes.bin": [(None, "unreadable_file", F)],
+    "not_a_pdca_sheet.txt": [(None, "unrecognized_layout", F)],
+    "fiscal_year_missing.txt": [(None, "fiscal_year_missing", F)],
+    "encoding_cp932_crlf.txt": [],
+    "encoding_utf8_bom.txt": [],
+    "utf8_damaged_byte.txt": [(None, "unreadable_file", F)],
+}
+
+FATAL = sorted(name for name, exp in EXPECTED.items() if any(s == F for _, _, s in exp))
+
+
+def _sort_key(t: tuple[int | None, str, str]) -> tuple[int, str, str]:
+    return (t[0] or 0, t[1], t[2])
+
+
+@functools.cache
+def _context():  # type: ignore[no-untyped-def]
+    return load_context()
+
+
+@functools.cache
+def result(name: str) -> ValidationResult:
+    return validate_path(FIXTURES / name, _context())
+
+
+def triples(r: ValidationResult) -> list[tuple[int | None, str, str]]:
+    return sorted(((f.line, f.check, f.severity) for f in r.failures), key=_sort_key)
+
+
+def test_every_fixture_file_has_an_expectation() -> None:
+    on_disk = {p.name for p in FIXTURES.iterdir() if p.is_file()} - NOT_FIXTURES
+    assert on_disk == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_failures(name: str) -> None:
+    assert triples(result(name)) == sorted(EXPECTED[name], key=_sort_key)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_exit_code(name: str) -> None:
+    has_error = any(s in (E, F) for _, _, s in EXPECTED[name])
+    assert result(name).exit_code == (1 if has_error else 0)
+
+
+def test_every_check_id_is_triggered_by_some_fixture() -> None:
+    ids = set(tomllib.loads(RULES.read_text(encoding="utf-8"))["severity"])
+    assert len(ids) == 14
+    triggered = {f.check for name in EXPECTED for f in result(name).failures}
+    assert triggered == ids
+
+
+@pytest.mark.parametrize("name", FATAL)
+def test_fatal_sheet_is_one_failure_and_exit_1(name: str) -> None:
+    r = result(name)
+    assert r.exit_code == 1
+    assert len(r.failures) == 1
+    assert r.failures[0].severity == F
+    assert r.sheet is None
+    assert r.failures[0].message
+
+
+def test_unknown_department_suggests_the_closest_name() -> None:
+    (f,) = result("unknown_department.txt").failures
+    assert f.value == "農林新興課"
+    assert f.column == "課"
+    assert "「農林振興課」ではありませんか" in f.message
+
+
+def test_unknown_section_suggests_the_closest_name() -> None:
+    (f,) = result("unknown_section.txt").failures
+    assert f.value == "農生係"
+    assert "「農政係」ではありませんか" in f.message
+
+
+def _records(r: ValidationResult) -> set[str]:
+    """Every record of the sheet that can be loaded or kept out: projects, KPIs, and rows
+    the parser could not place."""
+    sheet = r.sheet
+    assert sheet is not None
+    return ({f"project:{p.row}" for p in sheet.projects}
+            | {f"kpi:{i}" for i in range(len(sheet.kpis))}
+            | {f"record:{issue.row}" for issue in sheet.issues})
+
+
+def test_several_defects_every_row_read_is_loaded_or_quarantined() -> None:
+    r = result("several_defects.txt")
+    records = _records(r)
+    # Rows read: policy KPI (lines 5-8), measure KPI (12), projects on 13-16, 18, 19, and the
+    # unplaceable row on 17.
+    assert len(records) == 9
+    assert r.quarantined <= records
+    loaded = records - r.quarantined
+    assert len(loaded) + len(r.quarantined) == 9
+    # Kept out: the KPI with 集計中 (12), projects 13 and 14 (errors), rows 17 and 18
+    # (malformed). Warnings (15, 16) load.
+    quarantined_lines = sorted(f.line for f in r.failures if f.record in r.quarantined)
+    assert sorted(set(quarantined_lines)) == [12, 13, 14, 17, 18]
+    assert len(r.quarantined) == 5
+    assert r.n_warnings == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "bad_lines", "project_lines"),
+    [
+        ("malformed_row_lost_tab.txt", {12, 14}, [13, 14, 15, 16]),
+        ("malformed_row_extra_tab.txt", {14, 15}, [13, 14, 15, 16]),
+    ],
+)
+def test_neighbours_of_a_malformed_row_still_parse(name: str, bad_lines: set[int],
+                                                   project_lines: list[int]) -> None:
+    r = result(name)
+    sheet = r.sheet
+    assert sheet is not None
+    lines = [sheet.grid.positions[p.row].line for p in sheet.projects]
+    assert lines == project_lines
+    # Only the misshapen rows are kept out, and each reports its shape only.
+    assert {f.line for f in r.failures} == bad_lines
+    assert len(r.quarantined) == len(bad_lines)
+    for p in sheet.projects:
+        line = sheet.grid.positions[p.row].line
+        if line not in bad_lines:
+            assert p.n_cells == 7
+            assert normalize_flag(p.cells[4]) == "○"
+            assert f"project:{p.row}" not in r.quarantined
+
+
+def test_lookalikes_are_normalised_not_reported() -> None:
+    r = result("lookalikes_accepted.txt")
+    sheet = r.sheet
+    assert sheet is not None and r.failures == ()
+    assert [normalize_flag(p.cells[4]) for p in sheet.projects] == ["○", "○", "×", "×"]
+    assert [normalize_rating(p.cells[6]) for p in sheet.projects] == ["A", "B", "E", "E"]
+    # The original text is kept for display.
+    assert [p.cells[4] for p in sheet.projects] == ["〇", "◯", "✕", " x "]
+    assert [m.measure_no for m in sheet.measures] == [1]
+    assert sheet.projects[-1].n_cells == 7  # a trailing tab does not make a row malformed
+
+
+def test_kpi_two_layouts_are_both_read() -> None:
+    r = result("kpi_two_layouts.txt")
+    sheet = r.sheet
+    assert sheet is not None and r.failures == ()
+    measure_kpis = [k for k in sheet.kpis if k.level == "measure"]
+    assert [(k.layout, k.name, k.departments, k.sections, k.latest, k.latest_year)
+            for k in measure_kpis] == [
+        ("kpi_tab", "新規就農者数", "農林振興課", "農政係", "207人", "令和3年度"),
+        ("kpi_space", "観光入込客数", "うきはブランド推進課", "ブランド戦略係", "190万人", "令和3年度"),
+    ]
+    assert [k.baseline_target for k in measure_kpis] == [
+        "平成22年度以降累計 179人→230人", "240万人→250万人"]
+    assert [(k.measure_no, k.policy_no) for k in measure_kpis] == [(1, 1), (2, 1)]
+
+
+def test_header_variants_all_open_a_table() -> None:
+    r = result("header_variants.txt")
+    sheet = r.sheet
+    assert sheet is not None and r.failures == ()
+    assert sheet.fiscal_year == 2021
+    assert sheet.fiscal_year_row is not None
+    assert sheet.grid.positions[sheet.fiscal_year_row].line == 10  # `R3年度 事業化`
+    assert len(sheet.projects) == 6
+    assert [m.measure_no for m in sheet.measures] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [("encoding_cp932_crlf.txt", "cp932"), ("encoding_utf8_bom.txt", "utf-8 (BOM)")],
+)
+def test_encoded_copies_parse_like_the_utf8_original(name: str, encoding: str) -> None:
+    original, r = result("valid_excerpt.txt"), result(name)
+    assert original.sheet is not None and r.sheet is not None
+    assert r.sheet.grid.encoding == encoding
+    assert r.sheet.grid.rows == original.sheet.grid.rows
+    assert r.sheet.title == original.sheet.title == "地方創生 第2期うきは市ルネッサンス戦略 PDCAシート"
+    assert r.sheet.municipality == "うきは市"
+    assert r.sheet.fiscal_year == 2021
+    assert r.sheet.projects == original.sheet.projects
+    assert r.sheet.kpis == original.sheet.kpis
+
+
+def test_damaged_utf8_is_refused_not_read_as_mojibake() -> None:
+    (f,) = result("utf8_damaged_byte.txt").failures
+    assert f.check == "unreadable_file"
+    assert "UTF-8" in f.message and "バイト位置" in f.message
+
+
+def test_fiscal_year_is_not_taken_from_the_strategy_period() -> None:
+    # fiscal_year_missing.txt repeats 令和3年度～令和7年度 on line 2, as every year's sheet does.
+    (f,) = result("fiscal_year_missing.txt").failures
+    assert f.check == "fiscal_year_missing"
+    r = validate_path(FIXTURES / "fiscal_year_missing.txt", _context(), fiscal_year=2021)
+    assert r.failures == ()
+    assert r.sheet is not None and r.sheet.fiscal_year == 2021
+
+
+def test_failures_point_at_the_cell_to_edit() -> None:
+    by_check = {f.check: f for f in result("several_defects.txt").failures}
+    assert (by_check["flag_invalid"].column, by_check["flag_invalid"].value) == ("事業化", "△")
+    assert (by_check["rating_invalid"].column, by_check["rating_invalid"].value) == ("進捗状況", "F")
+    assert by_check["kpi_value_not_numeric"].value == "集計中"
+    assert by_check["duplicate_project"].value == "・産地形成による作物栽培支援"
+    assert "13" in by_check["duplicate_project"].message  # first occurrence
+    for f in result("several_defects.txt").failures:
+        assert f.fiscal_year == 2021
+        assert f.entity in {"project", "kpi", "kpi_value"}
+        assert f.message and f.hint
