@@ -17,12 +17,19 @@ TIMEZONE = "Asia/Tokyo"
 
 
 def annual_deployment() -> RunnerDeployment:
-    return annual_ingest.to_deployment(
+    deployment = annual_ingest.to_deployment(
         name=DEPLOYMENT_NAME,
         schedule=Cron(ANNUAL_CRON, timezone=TIMEZONE),
         description="Annual ingest of the PDCA sheets in data/raw into the warehouse.",
         tags=["ukiha", "annual"],
     )
+    assert isinstance(deployment, RunnerDeployment)  # sync context: not a coroutine
+    return deployment
+
+
+def _cron(deployment: RunnerDeployment) -> tuple[str, str]:
+    schedule = (deployment.schedules or [])[0].schedule
+    return schedule.cron, schedule.timezone or "UTC"  # type: ignore[union-attr]
 
 
 def next_runs(
@@ -31,20 +38,19 @@ def next_runs(
     """The next scheduled times (ISO 8601 with offset), from the deployment's own schedule."""
     from cronsim import CronSim
 
-    schedule = deployment.schedules[0].schedule
-    cron = schedule.cron  # type: ignore[union-attr]
-    tz = ZoneInfo(schedule.timezone or "UTC")  # type: ignore[union-attr]
+    cron, tz_name = _cron(deployment)
+    tz = ZoneInfo(tz_name)
     start = (after or datetime.now(tz)).astimezone(tz)
     it = CronSim(cron, start)
     return [next(it).isoformat() for _ in range(n)]
 
 
 def describe(deployment: RunnerDeployment, *, after: datetime | None = None) -> dict[str, object]:
-    schedule = deployment.schedules[0].schedule
+    cron, tz_name = _cron(deployment)
     return {
         "name": deployment.name,
         "flow": annual_ingest.name,
-        "cron": schedule.cron,  # type: ignore[union-attr]
-        "timezone": schedule.timezone,  # type: ignore[union-attr]
+        "cron": cron,
+        "timezone": tz_name,
         "next_runs": next_runs(deployment, after=after),
     }

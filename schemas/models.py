@@ -62,34 +62,34 @@ class ProjectModel(_Base):
     duplicate_of: Series[float] = pa.Field(nullable=True)
 
     @pa.check("n_cells", name="malformed_row")
-    def _width(cls, s: Series[int]) -> Series[bool]:
+    def _width(cls, s: Series[int]) -> pd.Series[bool]:
         return s == 7
 
     @pa.check(
         "departments", "sections", "content", "flag", "rating", "action", name="missing_required"
     )
-    def _required(cls, s: Series[str]) -> Series[bool]:
+    def _required(cls, s: Series[str]) -> pd.Series[bool]:
         return _filled(s)
 
     @pa.check("flag", name="flag_invalid")
-    def _flag(cls, s: Series[str]) -> Series[bool]:
+    def _flag(cls, s: Series[str]) -> pd.Series[bool]:
         ctx = _ctx(s)
         return s.map(lambda v: v == "" or ctx.flag_ok(v)).astype(bool)
 
     @pa.check("rating", name="rating_invalid")
-    def _rating(cls, s: Series[str]) -> Series[bool]:
+    def _rating(cls, s: Series[str]) -> pd.Series[bool]:
         ctx = _ctx(s)
         return s.map(lambda v: v == "" or ctx.rating_ok(v)).astype(bool)
 
     @pa.dataframe_check(name="flag_rating_mismatch")
-    def _flag_rating(cls, df: pd.DataFrame) -> Series[bool]:
+    def _flag_rating(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
         judged = df["flag"].map(ctx.flag_ok) & df["rating"].map(ctx.rating_ok)
         agree = [ctx.flag_rating_ok(f, r) for f, r in zip(df["flag"], df["rating"], strict=True)]
         return ~judged | pd.Series(agree, index=df.index, dtype=bool)
 
     @pa.check("duplicate_of", name="duplicate_project")
-    def _duplicate(cls, s: Series[float]) -> Series[bool]:
+    def _duplicate(cls, s: Series[float]) -> pd.Series[bool]:
         return s.isna()
 
 
@@ -102,7 +102,7 @@ class AssignmentModel(_Base):
     row_departments: Series[str]
 
     @pa.dataframe_check(name="unknown_department")
-    def _department(cls, df: pd.DataFrame) -> Series[bool]:
+    def _department(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
         ok = [
             k != "department" or ctx.department_ok(n, fy)
@@ -111,7 +111,7 @@ class AssignmentModel(_Base):
         return pd.Series(ok, index=df.index, dtype=bool)
 
     @pa.dataframe_check(name="unknown_section")
-    def _section(cls, df: pd.DataFrame) -> Series[bool]:
+    def _section(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
         ok = [
             k != "section" or ctx.section_ok(n, fy)
@@ -120,7 +120,7 @@ class AssignmentModel(_Base):
         return pd.Series(ok, index=df.index, dtype=bool)
 
     @pa.dataframe_check(name="section_department_mismatch")
-    def _belongs(cls, df: pd.DataFrame) -> Series[bool]:
+    def _belongs(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
 
         def judged(kind: str, name: str, depts: tuple[str, ...], fy: int) -> bool:
@@ -153,15 +153,15 @@ class KpiModel(_Base):
     n_units: Series[int]
 
     @pa.dataframe_check(name="malformed_row")
-    def _width(cls, df: pd.DataFrame) -> Series[bool]:
+    def _width(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return (df["level"] == "policy") | (df["n_cells"] == 7)
 
     @pa.check("name", name="missing_required")
-    def _name(cls, s: Series[str]) -> Series[bool]:
+    def _name(cls, s: Series[str]) -> pd.Series[bool]:
         return _filled(s)
 
     @pa.check("n_units", name="kpi_unit_mismatch")
-    def _units(cls, s: Series[int]) -> Series[bool]:
+    def _units(cls, s: Series[int]) -> pd.Series[bool]:
         return s <= 1
 
 
@@ -173,11 +173,11 @@ class KpiValueModel(_Base):
     value: Series[float] = pa.Field(nullable=True)
 
     @pa.check("raw", name="missing_required")
-    def _required(cls, s: Series[str]) -> Series[bool]:
+    def _required(cls, s: Series[str]) -> pd.Series[bool]:
         return _filled(s)
 
     @pa.dataframe_check(name="kpi_value_not_numeric")
-    def _numeric(cls, df: pd.DataFrame) -> Series[bool]:
+    def _numeric(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return ~_filled(df["raw"]) | df["value"].notna()
 
 

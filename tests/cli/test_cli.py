@@ -11,14 +11,29 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-JSON_FIELDS = {"source_file", "line", "fiscal_year", "entity", "column", "check", "severity",
-               "value", "message"}
+JSON_FIELDS = {
+    "source_file",
+    "line",
+    "fiscal_year",
+    "entity",
+    "column",
+    "check",
+    "severity",
+    "value",
+    "message",
+}
 
 
 def ukiha(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "ukiha_pipeline.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ukiha_pipeline.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_validate_r3_prints_the_three_warnings_and_exits_0(r3_sheet: Path) -> None:
@@ -39,7 +54,7 @@ def test_validate_json_is_one_object_per_line_with_design_fields(r3_sheet: Path)
         (146, "flag_rating_mismatch", "warning"),
         (147, "flag_rating_mismatch", "warning"),
     ]
-    assert all(JSON_FIELDS <= set(r) for r in records)
+    assert all(set(r) >= JSON_FIELDS for r in records)
     assert records[0]["fiscal_year"] == 2021 and records[0]["value"] == "C"
 
 
@@ -58,8 +73,10 @@ def test_validate_english_messages(tmp_path: Path, r3_sheet: Path) -> None:
     assert "disagree" in json.loads(proc.stdout.splitlines()[0])["message"]
 
 
-@pytest.mark.parametrize("args", [("validate",), ("validate", "x.txt", "--format", "xml"),
-                                  ("validate", "does/not/exist.txt")])
+@pytest.mark.parametrize(
+    "args",
+    [("validate",), ("validate", "x.txt", "--format", "xml"), ("validate", "does/not/exist.txt")],
+)
 def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
     proc = ukiha(*args)
     assert proc.returncode == 2
@@ -78,14 +95,16 @@ def test_sql_is_read_only_and_missing_warehouse_is_clear(tmp_path: Path, r3_shee
     wh = tmp_path / "w.duckdb"
     with open_warehouse(wh) as con:
         load_result(con, validate_path(r3_sheet, ctx), ctx, run_id="t")
-    count = ukiha("sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh),
-                  "--format", "json")
+    count = ukiha(
+        "sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh), "--format", "json"
+    )
     assert count.returncode == 0 and json.loads(count.stdout) == {"n": 99}
     write = ukiha("sql", "DELETE FROM projects", "--warehouse", str(wh))
     assert write.returncode == 1
     assert "読み取り専用" in write.stderr and "Traceback" not in write.stderr
-    after = ukiha("sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh),
-                  "--format", "csv")
+    after = ukiha(
+        "sql", "SELECT count(*) AS n FROM projects", "--warehouse", str(wh), "--format", "csv"
+    )
     assert after.stdout.splitlines() == ["n", "99"]
 
 

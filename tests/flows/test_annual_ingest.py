@@ -40,8 +40,13 @@ def test_annual_ingest_loads_r3_and_writes_reports(
         ).fetchall()
     assert [c for _, c in checks].count("unreadable_file") == 1
     reports = warehouse.parent / "reports"
-    for name in ("index.html", "annual_2021.html", "trends.html",
-                 f"validation_{r3_sheet.stem}.html", "validation_empty_sheet.html"):
+    for name in (
+        "index.html",
+        "annual_2021.html",
+        "trends.html",
+        f"validation_{r3_sheet.stem}.html",
+        "validation_empty_sheet.html",
+    ):
         assert (reports / name).is_file(), name
 
     # the same files again: nothing changes, the sheet is reported unchanged

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import era_to_gregorian
@@ -278,10 +278,14 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         )
 
 
-def _replace(policy: PolicyRec, **changes: str) -> PolicyRec:
-    from dataclasses import replace
-
-    return replace(policy, **changes)
+def _replace(
+    policy: PolicyRec, *, overview: str | None = None, aim: str | None = None
+) -> PolicyRec:
+    return replace(
+        policy,
+        overview=policy.overview if overview is None else overview,
+        aim=policy.aim if aim is None else aim,
+    )
 
 
 def _table_row(

@@ -123,7 +123,7 @@ def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> V
     }
     for entity, df in frames.items():
         for idx, check, column in _failure_cases(entity, df, ctx):
-            row = df.loc[idx]
+            row = df.iloc[idx]
             if row["record"] in malformed and check != "malformed_row":
                 continue  # local damage: a misshapen row reports its shape only
             builder.from_frame(entity, check, column, row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +36,7 @@ class SheetTables:
     n_quarantined: int
 
 
-def _df(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+def _df(table: str, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[table]))
 
 
