@@ -28,10 +28,16 @@ def test_reiwa_calendar(n: int, era: str) -> None:
     assert parse_as_of(f"{era}{n}年") == AsOf(2018 + n, "calendar")
 
 
-@given(n=YEARS, era=ERAS, suffix_kind=SUFFIX_KIND, full_width=st.booleans(),
-       pad=st.sampled_from(["", " ", "\u3000"]))
-def test_any_era_year(n: int, era: str, suffix_kind: tuple[str, str], full_width: bool,
-                      pad: str) -> None:
+@given(
+    n=YEARS,
+    era=ERAS,
+    suffix_kind=SUFFIX_KIND,
+    full_width=st.booleans(),
+    pad=st.sampled_from(["", " ", "\u3000"]),
+)
+def test_any_era_year(
+    n: int, era: str, suffix_kind: tuple[str, str], full_width: bool, pad: str
+) -> None:
     suffix, kind = suffix_kind
     text = f"{era}{n}{suffix}"
     if full_width:
@@ -46,11 +52,17 @@ def test_gan_is_one(era: str, suffix_kind: tuple[str, str]) -> None:
     assert parse_as_of(f"{era}元{suffix}") == AsOf(OFFSET[era] + 1, kind)
 
 
-@given(start=YEARS, end=YEARS, era=ERAS, suffix_kind=SUFFIX_KIND,
-       dash=st.sampled_from(["～", "〜", "~"]), repeat_era=st.booleans())
-def test_range_keeps_text_and_end_year(start: int, end: int, era: str,
-                                       suffix_kind: tuple[str, str], dash: str,
-                                       repeat_era: bool) -> None:
+@given(
+    start=YEARS,
+    end=YEARS,
+    era=ERAS,
+    suffix_kind=SUFFIX_KIND,
+    dash=st.sampled_from(["～", "〜", "~"]),
+    repeat_era=st.booleans(),
+)
+def test_range_keeps_text_and_end_year(
+    start: int, end: int, era: str, suffix_kind: tuple[str, str], dash: str, repeat_era: bool
+) -> None:
     assume(start < end)
     suffix, kind = suffix_kind
     second = f"{era}{end}" if repeat_era else str(end)
@@ -65,6 +77,7 @@ def test_gregorian_year(year: int, suffix_kind: tuple[str, str]) -> None:
 
 
 # --- the real as-of forms of DESIGN §1 ----------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ukiha_pipeline.normalize import normalize_flag, normalize_rating
-from ukiha_pipeline.validation import load_context, validate_path
+from ukiha_pipeline.validation import RulesContext, load_context, validate_path
 from ukiha_pipeline.validation.result import ValidationResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def _sort_key(t: tuple[int | None, str, str]) -> tuple[int, str, str]:
 
 
 @functools.cache
-def _context():  # type: ignore[no-untyped-def]
+def _context() -> RulesContext:
     return load_context()
 
 
@@ -165,9 +165,11 @@ def _records(r: ValidationResult) -> set[str]:
     the parser could not place."""
     sheet = r.sheet
     assert sheet is not None
-    return ({f"project:{p.row}" for p in sheet.projects}
-            | {f"kpi:{i}" for i in range(len(sheet.kpis))}
-            | {f"record:{issue.row}" for issue in sheet.issues})
+    return (
+        {f"project:{p.row}" for p in sheet.projects}
+        | {f"kpi:{i}" for i in range(len(sheet.kpis))}
+        | {f"record:{issue.row}" for issue in sheet.issues}
+    )
 
 
 def test_several_defects_every_row_read_is_loaded_or_quarantined() -> None:
@@ -194,8 +196,9 @@ def test_several_defects_every_row_read_is_loaded_or_quarantined() -> None:
         ("malformed_row_extra_tab.txt", {14, 15}, [13, 14, 15, 16]),
     ],
 )
-def test_neighbours_of_a_malformed_row_still_parse(name: str, bad_lines: set[int],
-                                                   project_lines: list[int]) -> None:
+def test_neighbours_of_a_malformed_row_still_parse(
+    name: str, bad_lines: set[int], project_lines: list[int]
+) -> None:
     r = result(name)
     sheet = r.sheet
     assert sheet is not None
@@ -229,13 +232,23 @@ def test_kpi_two_layouts_are_both_read() -> None:
     sheet = r.sheet
     assert sheet is not None and r.failures == ()
     measure_kpis = [k for k in sheet.kpis if k.level == "measure"]
-    assert [(k.layout, k.name, k.departments, k.sections, k.latest, k.latest_year)
-            for k in measure_kpis] == [
+    assert [
+        (k.layout, k.name, k.departments, k.sections, k.latest, k.latest_year) for k in measure_kpis
+    ] == [
         ("kpi_tab", "新規就農者数", "農林振興課", "農政係", "207人", "令和3年度"),
-        ("kpi_space", "観光入込客数", "うきはブランド推進課", "ブランド戦略係", "190万人", "令和3年度"),
+        (
+            "kpi_space",
+            "観光入込客数",
+            "うきはブランド推進課",
+            "ブランド戦略係",
+            "190万人",
+            "令和3年度",
+        ),
     ]
     assert [k.baseline_target for k in measure_kpis] == [
-        "平成22年度以降累計 179人→230人", "240万人→250万人"]
+        "平成22年度以降累計 179人→230人",
+        "240万人→250万人",
+    ]
     assert [(k.measure_no, k.policy_no) for k in measure_kpis] == [(1, 1), (2, 1)]
 
 
@@ -259,7 +272,9 @@ def test_encoded_copies_parse_like_the_utf8_original(name: str, encoding: str) -
     assert original.sheet is not None and r.sheet is not None
     assert r.sheet.grid.encoding == encoding
     assert r.sheet.grid.rows == original.sheet.grid.rows
-    assert r.sheet.title == original.sheet.title == "地方創生 第2期うきは市ルネッサンス戦略 PDCAシート"
+    assert (
+        r.sheet.title == original.sheet.title == "地方創生 第2期うきは市ルネッサンス戦略 PDCAシート"
+    )
     assert r.sheet.municipality == "うきは市"
     assert r.sheet.fiscal_year == 2021
     assert r.sheet.projects == original.sheet.projects
@@ -284,7 +299,10 @@ def test_fiscal_year_is_not_taken_from_the_strategy_period() -> None:
 def test_failures_point_at_the_cell_to_edit() -> None:
     by_check = {f.check: f for f in result("several_defects.txt").failures}
     assert (by_check["flag_invalid"].column, by_check["flag_invalid"].value) == ("事業化", "△")
-    assert (by_check["rating_invalid"].column, by_check["rating_invalid"].value) == ("進捗状況", "F")
+    assert (by_check["rating_invalid"].column, by_check["rating_invalid"].value) == (
+        "進捗状況",
+        "F",
+    )
     assert by_check["kpi_value_not_numeric"].value == "集計中"
     assert by_check["duplicate_project"].value == "・産地形成による作物栽培支援"
     assert "13" in by_check["duplicate_project"].message  # first occurrence

@@ -61,17 +61,12 @@ def annual_pages(con: duckdb.DuckDBPyConnection) -> list[AnnualPage]:
         several = len(municipalities) > 1
         for municipality in municipalities:
             name = (
-                f"annual_{fiscal_year}_{_file_part(municipality)}"
+                f"annual_{fiscal_year}_{_page.file_name_part(municipality)}"
                 if several
                 else f"annual_{fiscal_year}"
             )
             pages.append(AnnualPage(municipality, fiscal_year, f"{name}.html", several))
     return pages
-
-
-def _file_part(text: str) -> str:
-    """A municipality as part of a file name: letters and digits (any script) kept."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
 def render_annual(

@@ -55,10 +55,8 @@ _STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTAL
 _CSS_IMPORT = re.compile(r"@import\b[^;]*;?", re.IGNORECASE)
 _CSS_URL = re.compile(r"url\s*\(", re.IGNORECASE)
 
-
-def escaped(text: str) -> SafeHtml:
-    """Plain text as HTML."""
-    return SafeHtml(html.escape(text))
+#: Characters that cannot be in a file name on common systems (or would make a path).
+_UNSAFE_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 
 def heading(text: str, level: int = 2) -> SafeHtml:
@@ -77,6 +75,11 @@ def facts(items: Sequence[tuple[str, str | None]]) -> SafeHtml:
         for label, value in items
     )
     return SafeHtml(f'<dl class="facts">{rows}</dl>')
+
+
+def file_name_part(text: str) -> str:
+    """Sheet text (a municipality, a file stem) made safe as part of a report's file name."""
+    return _UNSAFE_IN_NAME.sub("_", text).strip() or "_"
 
 
 def href(filename: str) -> str:

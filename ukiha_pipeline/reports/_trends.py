@@ -20,6 +20,11 @@ from ukiha_pipeline.reports._format import (
 TRENDS_FILENAME = "trends.html"
 TRENDS_TITLE = "年度別の推移"
 
+#: great-tables keeps one style per coloured cell and scans them all for every cell, so
+#: colouring costs grow with the square of the cells; bigger tables stay plain to stay fast
+#: (a real sheet has about 100 projects: 5 years are 500 cells).
+MAX_COLOURED_CELLS = 1_000
+
 
 def render_trends(con: duckdb.DuckDBPyConnection, legend: Mapping[str, str]) -> str:
     municipalities = [
@@ -144,16 +149,17 @@ def _rating_history(
             }
         )
         .tab_spanner(label="進捗状況", columns=year_cols)
-        .data_color(
+        .cols_align(align="center", columns=year_cols)
+        .tab_source_note(legend_note(legend))
+        .tab_source_note("区分と事業内容は、最も新しい年度のシートのものです。")
+    )
+    if len(df) * len(year_cols) <= MAX_COLOURED_CELLS:
+        gt = gt.data_color(
             columns=year_cols,
             palette=list(RATING_PALETTE),
             domain=list(RATINGS),
             na_color="#FFFFFF",
         )
-        .cols_align(align="center", columns=year_cols)
-        .tab_source_note(legend_note(legend))
-        .tab_source_note("区分と事業内容は、最も新しい年度のシートのものです。")
-    )
     return _page.table(gt)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -18,9 +17,6 @@ from ukiha_pipeline.reports._format import (
     format_timestamp,
     short_sha,
 )
-
-#: Characters that cannot be in a file name on common systems.
-_UNSAFE_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 #: Failure columns shown, with their labels (worksheet only when a workbook has one).
 _FAILURE_COLUMNS: dict[str, str] = {
@@ -140,7 +136,7 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
     for row in rows:
         run = LatestRun(*row)
         stem = sheet_stem(run.source_file)
-        filename = f"validation_{_UNSAFE_IN_NAME.sub('_', stem)}.html"
+        filename = f"validation_{_page.file_name_part(stem)}.html"
         by_name.setdefault(filename, (stem, []))[1].append(run)
     pages = [ValidationPage(stem, name, tuple(runs)) for name, (stem, runs) in by_name.items()]
     return sorted(pages, key=lambda p: (-(p.fiscal_year or 0), p.filename))

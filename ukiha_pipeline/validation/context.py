@@ -24,6 +24,10 @@ class RulesContext:
             )
         return self._cache[fiscal_year]
 
+    def __deepcopy__(self, memo: dict[int, object]) -> RulesContext:
+        # pandas deep-copies df.attrs on every operation; the context is read-only: share it
+        return self
+
     def rating_ok(self, rating: str) -> bool:
         return rating in self.rules.ratings
 

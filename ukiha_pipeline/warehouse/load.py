@@ -114,6 +114,9 @@ def load_result(
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             raise WarehouseError(f"{result.source_file}: 検証結果を書けません: {exc}") from exc
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         return LoadOutcome(
             result.source_file, "fatal", None, None, 0, 0, 0, result.n_errors, result.n_warnings
         )
@@ -190,6 +193,9 @@ def load_result(
         raise WarehouseError(
             f"{result.source_file}: 倉庫への書き込みに失敗しました: {exc}"
         ) from exc
+    except BaseException:  # anything else (even KeyboardInterrupt) must not leave it open
+        con.execute("ROLLBACK")
+        raise
     return LoadOutcome(
         result.source_file,
         "loaded",

@@ -177,9 +177,10 @@ VIEWS: dict[str, str] = {
                       AND latest_value IS NOT NULL AND target_value <> baseline_value
                  THEN (latest_value - baseline_value) / (target_value - baseline_value)
             END AS progress,
-            CASE WHEN latest_year IS NOT NULL
-                 THEN least(greatest((latest_year - {STRATEGY_START_FY} + 1)
-                                     / {STRATEGY_YEARS}.0, 0.0), 1.0)
+            -- share of the strategy period elapsed at the latest value's as-of year; a value
+            -- from before the period is not judged (NULL), one after it counts as the end
+            CASE WHEN latest_year >= {STRATEGY_START_FY}
+                 THEN least((latest_year - {STRATEGY_START_FY} + 1) / {STRATEGY_YEARS}.0, 1.0)
             END AS elapsed_share,
             CASE WHEN progress IS NULL OR elapsed_share IS NULL THEN NULL
                  ELSE progress >= elapsed_share
