@@ -261,11 +261,12 @@ def test_trends_and_index(rendered: tuple[list[Path], Path]) -> None:
     assert "data/raw/r4_sheet.txt" in index and "置換済み" in index
 
 
-def test_deterministic(tmp_path: Path) -> None:
+def test_deterministic(rendered: tuple[list[Path], Path], tmp_path: Path) -> None:
+    """Same warehouse, same bytes (a fresh connection, another folder)."""
     con = duckdb.connect()
     build_warehouse(con)
-    first = {p.name: p.read_bytes() for p in render_all(con, tmp_path / "a")}
-    second = {p.name: p.read_bytes() for p in render_all(con, tmp_path / "b")}
+    first = {p.name: p.read_bytes() for p in rendered[0]}
+    second = {p.name: p.read_bytes() for p in render_all(con, tmp_path)}
     assert first == second
 
 
@@ -289,6 +290,21 @@ def test_fiscal_year_and_several_municipalities(tmp_path: Path) -> None:
     assert 'href="annual_2022.html"' in _read(tmp_path / "index.html")
 
 
+def test_same_stem_shares_one_page(tmp_path: Path) -> None:
+    """`r3_sheet.txt` and `r3_sheet.xlsx` both map to `validation_r3_sheet.html`."""
+    con = duckdb.connect()
+    build_warehouse(con)
+    _insert(con, "validation_failures", [
+        _failure("run-7", "data/raw/r3_sheet.xlsx", "2024-05-05 10:00:00+09", line=12,
+                 worksheet="PDCA", message="合成: ブックの問題"),
+    ])  # fmt: skip
+    written = [p.name for p in render_all(con, tmp_path)]
+    assert written.count("validation_r3_sheet.html") == 1
+    page = _read(tmp_path / "validation_r3_sheet.html")
+    assert "data/raw/r3_sheet.xlsx" in page and "data/raw/r3_sheet.txt" in page
+    assert "合成: ブックの問題" in page and "ワークシート" in page and ">PDCA<" in page
+
+
 def test_single_year(tmp_path: Path) -> None:
     con = duckdb.connect()
     build_warehouse(con)
@@ -310,7 +326,8 @@ def test_empty_warehouse(tmp_path: Path) -> None:
 
 def test_thousand_failures_render_fast(tmp_path: Path) -> None:
     con = duckdb.connect()
-    build_warehouse(con)
+    for stmt in create_all_sql():
+        con.execute(stmt)
     con.execute(
         """
         INSERT INTO validation_failures BY NAME
