@@ -8,6 +8,7 @@
 | UKIHA_MUNICIPALITY       | うきは市                          | municipality when the title names none     |
 | UKIHA_RULES              | schemas/rules.toml               | rating legend, flag-rating rule, severities|
 | UKIHA_DEPARTMENTS        | schemas/departments.csv          | department master (課 → 係, valid years)    |
+| UKIHA_WAIVERS            | schemas/waivers.toml             | failures stewards accepted, with who and why|
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ DEFAULT_MUNICIPALITY = "うきは市"
 SCHEMAS_DIR = Path(schemas.__file__).resolve().parent
 DEFAULT_RULES = SCHEMAS_DIR / "rules.toml"
 DEFAULT_DEPARTMENTS = SCHEMAS_DIR / "departments.csv"
+DEFAULT_WAIVERS = SCHEMAS_DIR / "waivers.toml"
 #: Text files are read whole; anything larger is not a PDCA sheet.
 MAX_SHEET_BYTES = 50 * 1024 * 1024
 
@@ -36,6 +38,7 @@ class Settings:
     municipality: str = DEFAULT_MUNICIPALITY
     rules_file: Path = DEFAULT_RULES
     departments_file: Path = DEFAULT_DEPARTMENTS
+    waivers_file: Path = DEFAULT_WAIVERS
 
     @property
     def reports(self) -> Path:
@@ -53,4 +56,5 @@ class Settings:
             municipality=env.get("UKIHA_MUNICIPALITY", DEFAULT_MUNICIPALITY),
             rules_file=Path(env.get("UKIHA_RULES", DEFAULT_RULES)),
             departments_file=Path(env.get("UKIHA_DEPARTMENTS", DEFAULT_DEPARTMENTS)),
+            waivers_file=Path(env.get("UKIHA_WAIVERS", DEFAULT_WAIVERS)),
         )

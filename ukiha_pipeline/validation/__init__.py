@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ukiha_pipeline.settings import Settings
 from ukiha_pipeline.validation.context import RulesContext
-from ukiha_pipeline.validation.reference import load_master, load_rules
+from ukiha_pipeline.validation.reference import load_master, load_rules, load_waivers
 from ukiha_pipeline.validation.result import Failure, ValidationResult
 from ukiha_pipeline.validation.run import check_sheet, validate_grid, validate_path
 
@@ -26,8 +26,12 @@ def load_context(
     *,
     rules_file: Path | None = None,
     departments_file: Path | None = None,
+    waivers_file: Path | None = None,
 ) -> RulesContext:
+    """Rules, department master and waivers, from `schemas/` unless settings say otherwise."""
     s = settings or Settings.from_env()
     return RulesContext(
-        load_rules(rules_file or s.rules_file), load_master(departments_file or s.departments_file)
+        load_rules(rules_file or s.rules_file),
+        load_master(departments_file or s.departments_file),
+        load_waivers(waivers_file or s.waivers_file),
     )

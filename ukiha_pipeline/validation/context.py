@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ukiha_pipeline.validation.reference import DepartmentMaster, Rules
+from ukiha_pipeline.validation.reference import DepartmentMaster, Rules, Waiver
 
 
 @dataclass(eq=False)  # compared by identity: pandas compares df.attrs with ==
 class RulesContext:
     rules: Rules
     master: DepartmentMaster
+    waivers: tuple[Waiver, ...] = ()
     _cache: dict[int, tuple[set[str], set[str], set[tuple[str, str]]]] = field(
         default_factory=dict, repr=False
     )

@@ -80,6 +80,40 @@ class DepartmentMaster:
         return match[0] if match else None
 
 
+@dataclass(frozen=True)
+class Waiver:
+    """A steward's acceptance of one known failure, with who and why."""
+
+    fiscal_year: int
+    check: str
+    row_key: str
+    who: str
+    why: str
+
+
+def load_waivers(path: Path) -> tuple[Waiver, ...]:
+    """`[[waiver]]` tables of `schemas/waivers.toml`; a missing file means no waivers."""
+    if not path.exists():
+        return ()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        waivers = tuple(
+            Waiver(
+                int(w["fiscal_year"]),
+                str(w["check"]),
+                str(w["row_key"]),
+                str(w["who"]),
+                str(w["why"]),
+            )
+            for w in data.get("waiver", [])
+        )
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: waivers need fiscal_year, check, row_key, who and why: {exc}"
+        ) from exc
+    return waivers
+
+
 def load_master(path: Path) -> DepartmentMaster:
     try:
         with path.open(encoding="utf-8", newline="") as fh:

@@ -27,6 +27,8 @@ class Failure:
     cell: str | None = None
     record: str | None = None
     row_text: str = ""
+    row_key: str | None = None  # stable across edits elsewhere: what waivers and history match
+    waived: str | None = None  # the waiver's reason when a steward accepted this failure
 
     def to_json_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -40,7 +42,10 @@ class Failure:
             "value": self.value,
             "message": self.message,
             "hint": self.hint,
+            "row_key": self.row_key,
         }
+        if self.waived is not None:
+            d["waived"] = self.waived
         if self.worksheet is not None:
             d["sheet"] = self.worksheet
             d["cell"] = self.cell
@@ -68,8 +73,11 @@ class ValidationResult:
     quarantined: frozenset[str] = field(default_factory=frozenset)  # records kept out
     notes: tuple[str, ...] = ()
 
-    def count(self, severity: str) -> int:
-        return sum(1 for f in self.failures if f.severity == severity)
+    def count(self, severity: str, *, waived: bool = False) -> int:
+        """Failures of a severity; waived ones only when asked for."""
+        return sum(
+            1 for f in self.failures if f.severity == severity and (f.waived is not None) == waived
+        )
 
     @property
     def fatal(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +19,12 @@ from ukiha_pipeline.validation.frames import (
     PROJECT_CELLS,
     VALUE_LABELS,
     assignment_frame,
+    content_key,
     kpi_frames,
     project_frame,
 )
 from ukiha_pipeline.validation.messages import SUGGESTION, render
+from ukiha_pipeline.validation.reference import Waiver
 from ukiha_pipeline.validation.result import Failure, ValidationResult
 
 #: For dataframe-level checks (reported once per column by pandera): the column they concern.
@@ -128,13 +132,39 @@ def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> V
                 continue  # local damage: a misshapen row reports its shape only
             builder.from_frame(entity, check, column, row)
 
-    failures = tuple(sorted(builder.failures, key=lambda f: f.sort_key))
+    failures, unmatched = apply_waivers(builder.failures, ctx.waivers, sheet.fiscal_year)
+    failures = sorted(failures, key=lambda f: f.sort_key)
     quarantined = frozenset(
-        f.record for f in failures if f.severity in ("error", "fatal") and f.record
+        f.record
+        for f in failures
+        if f.severity in ("error", "fatal") and f.record and f.waived is None
+    )
+    notes = sheet.grid.notes + tuple(
+        f"免除 (waiver) が何にも当たりません: {w.fiscal_year} {w.check} {w.row_key} ({w.who}: {w.why})"
+        for w in unmatched
     )
     return ValidationResult(
-        sheet.grid.source_file, sheet.grid.sha256, sheet, failures, quarantined, sheet.grid.notes
+        sheet.grid.source_file, sheet.grid.sha256, sheet, tuple(failures), quarantined, notes
     )
+
+
+def apply_waivers(
+    failures: list[Failure], waivers: tuple[Waiver, ...], fiscal_year: int
+) -> tuple[list[Failure], list[Waiver]]:
+    """Mark failures a steward accepted; return the year's waivers that matched nothing."""
+    by_key = {(w.fiscal_year, w.check, w.row_key): w for w in waivers}
+    used: set[tuple[int, str, str]] = set()
+    out = []
+    for f in failures:
+        key = (fiscal_year, f.check, f.row_key or "")
+        w = by_key.get(key)
+        if w is None:
+            out.append(f)
+            continue
+        used.add(key)
+        out.append(replace(f, waived=f"{w.why} ({w.who})"))
+    unmatched = [w for k, w in by_key.items() if k[0] == fiscal_year and k not in used]
+    return out, unmatched
 
 
 def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext) -> list[tuple[int, str, str]]:
@@ -161,6 +191,26 @@ def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext) -> list[tup
             seen.add(key)
             out.append(key)
     return out
+
+
+def row_key(sheet: ParsedSheet, record: str, column: str | None) -> str:
+    """A key for a failure's place that survives edits elsewhere in the sheet.
+
+    Lines move when rows are added above; the key is built from what identifies the record
+    (the project's text, the KPI's level and name, or the raw row) and the column.
+    """
+    kind, _, num = record.partition(":")
+    if kind == "project":
+        cells = sheet.grid.rows[int(num)]
+        text = cells[3] if len(cells) == 7 else sheet.grid.raw_text(int(num))
+        identity = f"project|{content_key(text)}"
+    elif kind == "kpi":
+        k = sheet.kpis[int(num)]
+        identity = f"kpi|{k.level}|{content_key(k.name)}"
+    else:
+        identity = f"row|{content_key(sheet.grid.raw_text(int(num)))}"
+    digest = hashlib.sha1(f"{identity}|{column or ''}".encode()).hexdigest()
+    return digest[:12]
 
 
 class _FailureBuilder:
@@ -206,6 +256,7 @@ class _FailureBuilder:
                 cell=pos.cell(col) if col is not None else None,
                 record=record,
                 row_text=self.sheet.grid.raw_text(row),
+                row_key=row_key(self.sheet, record, column),
             )
         )
 
