@@ -79,11 +79,11 @@ class LoadOutcome:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
     if df.empty:
         return
+    # No unregister in a `finally`: after a failed INSERT the transaction is aborted and any
+    # further statement would replace the real error; the next register() overwrites the view.
     con.register("_stage", df)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _stage")
-    finally:
-        con.unregister("_stage")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _stage")
+    con.unregister("_stage")
 
 
 def load_result(

@@ -105,10 +105,7 @@ def build_tables(
         if not keep(f"project:{p.row}"):
             continue
         cells = [clean_cell(c) for c in p.cells]
-        key = stable_key(mun, content_key(cells[3]))
-        key_count[key] += 1
-        if key_count[key] > 1:
-            key = f"{key}#{key_count[key]}"
+        key = _unique(stable_key(mun, content_key(cells[3])), key_count)
         flag = _flag(result, p.row)
         projects.append(
             {
@@ -137,7 +134,7 @@ def build_tables(
         if not keep(f"kpi:{i}"):
             continue
         v = kpi_values(k)
-        key = stable_key(mun, k.level, content_key(k.name))
+        key = _unique(stable_key(mun, k.level, content_key(k.name)), key_count)
         row: dict[str, object] = {
             **base,
             "kpi_key": key,
@@ -169,6 +166,12 @@ def build_tables(
 
     frames["quarantine"] = quarantine_frame(result, run_id=run_id, recorded_at=recorded_at)
     return SheetTables(mun, fy, frames, len(projects), len(kpis), len(frames["quarantine"]))
+
+
+def _unique(key: str, seen: Counter[str]) -> str:
+    """The second occurrence of a key in one sheet (a duplicated row) gets `#2`, and so on."""
+    seen[key] += 1
+    return key if seen[key] == 1 else f"{key}#{seen[key]}"
 
 
 def _flag(result: ValidationResult, row: int) -> str:
@@ -269,6 +272,8 @@ def failures_frame(
             "hint": f.hint,
             "row_text": f.row_text or None,
             "recorded_at": recorded_at,
+            "row_key": f.row_key,
+            "waived": f.waived,
         }
         for f in result.failures
     ]
