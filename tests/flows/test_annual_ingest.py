@@ -49,6 +49,22 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     ):
         assert (reports / name).is_file(), name
 
+    # artifacts: the failures table and a markdown summary, keyed per sheet
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    key = artifact_key(str(raw / r3_sheet.name))
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"failures-{key}", f"summary-{key}"])
+            )
+        )
+    by_key = {a.key: a for a in arts}
+    assert by_key[f"failures-{key}"].type == "table"
+    assert "flag_rating_mismatch" in str(by_key[f"failures-{key}"].data)
+    assert "warning 3" in str(by_key[f"summary-{key}"].data)
+
     # the same files again: nothing changes, the sheet is reported unchanged
     again = annual_ingest(paths=[str(raw / r3_sheet.name)], warehouse=str(warehouse))
     assert again[0]["status"] == "unchanged"
