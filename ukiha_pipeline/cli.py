@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 
 from ukiha_pipeline.errors import UkihaError, UsageError
+from ukiha_pipeline.settings import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -52,11 +54,7 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _settings(warehouse: Path | None):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    from ukiha_pipeline.settings import Settings
-
+def _settings(warehouse: Path | None) -> Settings:
     s = Settings.from_env()
     return replace(s, warehouse=warehouse) if warehouse else s
 
@@ -70,8 +68,12 @@ def validate(
     fiscal_year: FiscalYearOpt = None,
     municipality: Annotated[str | None, typer.Option("--municipality")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="message language")] = Lang.ja,
+    annotate: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="write a copy of the sheet with failing cells marked"),
+    ] = None,
 ) -> None:
-    """Check sheets and print every failure; writes nothing."""
+    """Check sheets and print every failure; writes nothing but the --annotate copy."""
     # pandera imports hypothesis (for data synthesis, unused here) whenever it is installed,
     # which costs ~0.1 s of the steward's edit-and-check loop: keep it out of this process.
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
@@ -81,7 +83,10 @@ def validate(
     settings = _settings(None)
     ctx = load_context(settings)
     worst = 0
-    for path in discover_sheets(paths):
+    sheets = discover_sheets(paths)
+    if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
+        raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
+    for path in sheets:
         result = validate_path(
             path,
             ctx,
@@ -98,15 +103,27 @@ def validate(
         typer.echo(summary_line(result))
         for severity in ("fatal", "error", "warning"):
             group = [f for f in result.failures if f.severity == severity]
+            n_waived = sum(1 for f in group if f.waived is not None)
+            of_them = f" (waived {n_waived})" if n_waived else ""
             if group:
-                typer.echo(f"  [{severity}] {len(group)}")
+                typer.echo(f"  [{severity}] {len(group)}{of_them}")
             for f in group:
                 where = f.cell or (f"{f.line}行" if f.line else "-")
                 column = f" {f.column}" if f.column else ""
                 value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
-                typer.echo(f"    {where}{column}{value} [{f.check}] {f.message} → {f.hint}")
+                waived = f" [waived: {f.waived}]" if f.waived is not None else ""
+                key = f" (row_key {f.row_key})" if f.row_key else ""
+                typer.echo(
+                    f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
+                )
         for note in result.notes:
             typer.echo(f"  note: {note}")
+    if annotate is not None:  # exactly one sheet: `result` is its result
+        from ukiha_pipeline.annotate import annotate_path
+
+        typer.echo(
+            f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True
+        )
     raise typer.Exit(worst)
 
 
@@ -193,6 +210,55 @@ def sql(
             typer.echo(json.dumps(rec, ensure_ascii=False))
     else:
         typer.echo(df.to_string(index=False) if not df.empty else "(0 rows)")
+
+
+@app.command()
+def failures(
+    fiscal_year: Annotated[
+        int | None, typer.Option("--fiscal-year", help="only this fiscal year")
+    ] = None,
+    municipality: Annotated[
+        str | None, typer.Option("--municipality", help="only this municipality")
+    ] = None,
+    warehouse: WarehouseOpt = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json")
+    ] = OutputFormat.text,
+) -> None:
+    """Per sheet: failures new, still open and resolved in the latest run against the previous."""
+    from ukiha_pipeline.warehouse import open_warehouse
+    from ukiha_pipeline.warehouse.history import failure_history
+
+    settings = _settings(warehouse)
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        history = failure_history(con, fiscal_year=fiscal_year, municipality=municipality)
+    if output is OutputFormat.json:
+        for h in history:
+            for rec in h.json_records():
+                typer.echo(json.dumps(rec, ensure_ascii=False))
+        return
+    if not history:
+        typer.echo("(no sheets loaded)")
+    for h in history:
+        since = (
+            f"previous {h.previous_run_id} ({h.previous_loaded_at:%Y-%m-%d %H:%M %Z})"
+            if h.previous_run_id
+            else "first run"
+        )
+        at = f"{h.loaded_at:%Y-%m-%d %H:%M %Z}"
+        typer.echo(
+            f"{h.municipality} FY{h.fiscal_year}: run {h.run_id} ({at}), {since}: "
+            f"new {h.n_new}, open {h.n_open}, resolved {h.n_resolved}"
+        )
+        for c in h.changes:
+            line = f"{c.line}行" if c.line is not None else "-"
+            where = f"{c.worksheet}!{line}" if c.worksheet else line
+            value = f" 「{c.value}」" if c.value and c.check != "malformed_row" else ""
+            waived = f" [waived: {c.waived}]" if c.waived is not None else ""
+            typer.echo(
+                f"  {c.status:<8} {c.severity:<7} {where}{value} [{c.check}]{waived} "
+                f"{c.message} (row_key {c.row_key})"
+            )
 
 
 @app.command()

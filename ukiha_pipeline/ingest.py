@@ -36,12 +36,15 @@ def new_run_id() -> str:
 
 
 def summary_line(result: ValidationResult) -> str:
-    counts = Counter(f.check for f in result.failures)
+    counts = Counter(f.check for f in result.failures if f.waived is None)
+    n_waived = sum(1 for f in result.failures if f.waived is not None)
     detail = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
     head = (
         f"{result.source_file}: fatal {result.count('fatal')}, "
         f"error {result.count('error')}, warning {result.count('warning')}"
     )
+    if n_waived:
+        head += f", waived {n_waived}"
     return f"{head} ({detail})" if detail else head
 
 

@@ -29,6 +29,7 @@ class Failure:
     row_text: str = ""
     row_key: str | None = None  # stable across edits elsewhere: what waivers and history match
     waived: str | None = None  # the waiver's reason when a steward accepted this failure
+    col: int | None = None  # 0-based column of the cell in its row (text files have no `cell`)
 
     def to_json_dict(self) -> dict[str, object]:
         d: dict[str, object] = {

@@ -108,7 +108,7 @@ def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> V
             issue.entity,
             issue.check,
             issue.row,
-            None,
+            0,  # a row the parser could not place: its first cell (`PDCAシート!A17`)
             None,
             issue.value,
             f"record:{issue.row}",
@@ -134,10 +134,13 @@ def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> V
 
     failures, unmatched = apply_waivers(builder.failures, ctx.waivers, sheet.fiscal_year)
     failures = sorted(failures, key=lambda f: f.sort_key)
+    # a waived error loads its row, except a misshapen row: its cells cannot be placed
     quarantined = frozenset(
         f.record
         for f in failures
-        if f.severity in ("error", "fatal") and f.record and f.waived is None
+        if f.severity in ("error", "fatal")
+        and f.record
+        and (f.waived is None or f.check == "malformed_row")
     )
     notes = sheet.grid.notes + tuple(
         f"免除 (waiver) が何にも当たりません: {w.fiscal_year} {w.check} {w.row_key} ({w.who}: {w.why})"
@@ -254,6 +257,7 @@ class _FailureBuilder:
                 hint=hint,
                 worksheet=pos.worksheet,
                 cell=pos.cell(col) if col is not None else None,
+                col=col,
                 record=record,
                 row_text=self.sheet.grid.raw_text(row),
                 row_key=row_key(self.sheet, record, column),

@@ -71,8 +71,8 @@ TABLES: dict[str, str] = {
             submeasure_no  INTEGER NOT NULL,
             seq            INTEGER NOT NULL,
             content        VARCHAR NOT NULL,
-            commercialized BOOLEAN NOT NULL,
-            rating         VARCHAR NOT NULL CHECK (rating IN ('A', 'B', 'C', 'D', 'E')),
+            commercialized BOOLEAN,  -- NULL: flag invalid (a waived flag_invalid error)
+            rating         VARCHAR CHECK (rating IN ('A', 'B', 'C', 'D', 'E')),  -- NULL: waived
             action         VARCHAR,
             raw_flag       VARCHAR,
             raw_rating     VARCHAR,
@@ -149,7 +149,9 @@ TABLES: dict[str, str] = {
             message        VARCHAR NOT NULL,
             hint           VARCHAR,
             row_text       VARCHAR,
-            recorded_at    TIMESTAMPTZ NOT NULL
+            recorded_at    TIMESTAMPTZ NOT NULL,
+            row_key        VARCHAR,  -- stable across edits elsewhere: what waivers and history match
+            waived         VARCHAR   -- the waiver's reason and who, when a steward accepted it
         )""",
     "quarantine": """
         CREATE TABLE IF NOT EXISTS quarantine (
@@ -235,6 +237,19 @@ COMMENTS: dict[str, str] = {
 }
 
 
+#: Changes made after the tables were first released, run on every writable open (each is
+#: idempotent) so that a warehouse created before matches `TABLES`. `ADD COLUMN` appends: added
+#: columns are declared last in `TABLES` too, and the shapes of old and new warehouses agree.
+MIGRATIONS: tuple[str, ...] = (
+    "ALTER TABLE validation_failures ADD COLUMN IF NOT EXISTS row_key VARCHAR",
+    "ALTER TABLE validation_failures ADD COLUMN IF NOT EXISTS waived VARCHAR",
+    # a row whose rating_invalid / flag_invalid error a steward waived is loaded with NULL
+    # there (raw_rating / raw_flag keep the text)
+    "ALTER TABLE projects ALTER COLUMN rating DROP NOT NULL",
+    "ALTER TABLE projects ALTER COLUMN commercialized DROP NOT NULL",
+)
+
+
 def _columns_of(ddl: str) -> tuple[str, ...]:
     cols = []
     for line in ddl.splitlines()[2:]:
@@ -250,6 +265,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {name: _columns_of(ddl) for name, dd
 def create_all_sql() -> list[str]:
     """Statements that create every table, view and comment (idempotent)."""
     stmts = [ddl.strip() for ddl in TABLES.values()]
+    stmts += list(MIGRATIONS)
     stmts += [ddl.strip() for ddl in VIEWS.values()]
     stmts += [f"COMMENT ON TABLE {t} IS '{c}'" for t, c in COMMENTS.items()]
     return stmts

@@ -18,6 +18,9 @@ from ukiha_pipeline.validation.frames import content_key, kpi_values
 from ukiha_pipeline.validation.result import ValidationResult
 from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS
 
+#: 事業化 flag → commercialized; any other flag is loaded as NULL (a waived flag_invalid).
+COMMERCIALIZED = {"○": True, "×": False}
+
 
 def stable_key(*parts: str) -> str:
     """A short hash of the parts: the same text in another year gives the same key."""
@@ -106,7 +109,7 @@ def build_tables(
             continue
         cells = [clean_cell(c) for c in p.cells]
         key = _unique(stable_key(mun, content_key(cells[3])), key_count)
-        flag = _flag(result, p.row)
+        flag, rating = _flag(result, p.row), _rating(result, p.row)
         projects.append(
             {
                 **base,
@@ -116,8 +119,9 @@ def build_tables(
                 "submeasure_no": p.submeasure_no,
                 "seq": p.seq,
                 "content": cells[3],
-                "commercialized": flag == "○",
-                "rating": _rating(result, p.row),
+                # an invalid flag or rating is here only when a steward waived its error
+                "commercialized": COMMERCIALIZED.get(flag),
+                "rating": rating if ctx.rating_ok(rating) else None,
                 "action": cells[5] or None,
                 "raw_flag": p.cells[4],
                 "raw_rating": p.cells[6],
