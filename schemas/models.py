@@ -8,6 +8,7 @@ Checks return True for rows they do not judge (an empty cell is `missing_require
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
@@ -37,6 +38,15 @@ def _ctx(obj: pd.Series | pd.DataFrame) -> CheckContext:
 
 def _filled(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str).str.len() > 0
+
+
+def _known(df: pd.DataFrame, kind: str, is_known: Callable[[str, int], bool]) -> pd.Series:
+    """True where the row is not of `kind`, or its name is known for its fiscal year."""
+    ok = [
+        k != kind or is_known(n, fy)
+        for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)
+    ]
+    return pd.Series(ok, index=df.index, dtype=bool)
 
 
 class _Base(pa.DataFrameModel):
@@ -103,21 +113,11 @@ class AssignmentModel(_Base):
 
     @pa.dataframe_check(name="unknown_department")
     def _department(cls, df: pd.DataFrame) -> pd.Series[bool]:
-        ctx = _ctx(df)
-        ok = [
-            k != "department" or ctx.department_ok(n, fy)
-            for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)
-        ]
-        return pd.Series(ok, index=df.index, dtype=bool)
+        return _known(df, "department", _ctx(df).department_ok)
 
     @pa.dataframe_check(name="unknown_section")
     def _section(cls, df: pd.DataFrame) -> pd.Series[bool]:
-        ctx = _ctx(df)
-        ok = [
-            k != "section" or ctx.section_ok(n, fy)
-            for k, n, fy in zip(df["kind"], df["name"], df["fiscal_year"], strict=True)
-        ]
-        return pd.Series(ok, index=df.index, dtype=bool)
+        return _known(df, "section", _ctx(df).section_ok)
 
     @pa.dataframe_check(name="section_department_mismatch")
     def _belongs(cls, df: pd.DataFrame) -> pd.Series[bool]:
