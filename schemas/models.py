@@ -9,14 +9,11 @@ Checks return True for rows they do not judge (an empty cell is `missing_require
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
-
-if TYPE_CHECKING:
-    pass
 
 
 class CheckContext(Protocol):
