@@ -22,7 +22,10 @@ def discover_sheets(paths: Iterable[Path]) -> list[Path]:
             found += sorted(
                 f
                 for f in p.iterdir()
-                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in SHEET_SUFFIXES
+                if f.is_file()
+                and not f.name.startswith(
+                    (".", "~$")
+                )  # hidden files, Excel lock files and f.suffix.lower() in SHEET_SUFFIXES
             )
         elif p.exists():
             found.append(p)

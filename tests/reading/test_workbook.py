@@ -1,0 +1,508 @@
+"""Issue #4: the R3 sheet as an Excel workbook gives the same parse, checks and warehouse.
+
+The workbooks are written here from the real text export, cell by cell, the way people leave
+them in Excel: purely numeric cells stored as numbers (`1.65`, `1.80`), `207人` as the number
+207.0 under the format `0"人"`, `2,398千円` as 2398 under `#,##0"千円"`, percentages as
+fractions with a % format (`37.60%` → 0.376 `0.00%`, `88%` → 0.88 `0%`), line breaks typed
+inside the 課 cells that hold two departments, one measure line merged across A:G and one
+sub-measure label merged down over its continuation rows, blank rows left blank and no
+trailing empty cells. Once on one worksheet, once split over four (one per basic policy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ukiha_pipeline.cli import app
+from ukiha_pipeline.reading import read_grid
+from ukiha_pipeline.reading.workbook import cell_text
+from ukiha_pipeline.validation import ValidationResult, load_context, validate_path
+from ukiha_pipeline.validation.context import RulesContext
+from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
+LINES: list[str] = R3.read_text(encoding="utf-8").removesuffix("\n").split("\n")
+FACT_TABLES = (
+    "policies",
+    "measures",
+    "submeasures",
+    "projects",
+    "project_departments",
+    "kpis",
+    "kpi_departments",
+)
+#: (title, first line, last line): split at the policy headings, preamble on the first.
+SPLIT = (("方針1", 1, 70), ("方針2", 71, 114), ("方針3", 115, 164), ("方針4", 165, len(LINES)))
+ONE = (("PDCAシート", 1, len(LINES)),)
+#: Cells typed as numbers under a number format that shows them as in the text export.
+FORMATTED: dict[str, tuple[float, str]] = {
+    "207人": (207.0, '0"人"'),
+    "2,398千円": (2398, '#,##0"千円"'),
+    "37.60%": (0.376, "0.00%"),
+    "88%": (0.88, "0%"),
+}
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+MERGED_MEASURE_LINE = 86  # `2 減災・防災のまちづくりを推進します` + 6 empty cells: A:G
+MERGED_LABEL_LINES = (88, 91)  # `①防災力強化事業` and its three continuation rows: A88:A91
+
+
+def write_r3_workbook(out: Path, layout: tuple[tuple[str, int, int], ...]) -> Path:
+    wb = openpyxl.Workbook()
+    assert wb.active is not None
+    wb.remove(wb.active)
+    for title, first, last in layout:
+        ws = wb.create_sheet(title)
+        for line in range(first, last + 1):
+            row = line - first + 1
+            for col, text in enumerate(LINES[line - 1].split("\t"), start=1):
+                if not text:
+                    continue
+                cell = ws.cell(row, col)
+                if _NUMBER.fullmatch(text):
+                    cell.value = float(text) if "." in text else int(text)  # General format
+                elif text in FORMATTED:
+                    cell.value, cell.number_format = FORMATTED[text]
+                elif col == 2 and " " in text:
+                    cell.value = text.replace(" ", "\n")  # Alt+Enter between departments
+                else:
+                    cell.value = text
+        if first <= MERGED_MEASURE_LINE <= last:
+            r = MERGED_MEASURE_LINE - first + 1
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=7)
+        if first <= MERGED_LABEL_LINES[0] <= last:
+            top, bottom = (n - first + 1 for n in MERGED_LABEL_LINES)
+            ws.merge_cells(start_row=top, start_column=1, end_row=bottom, end_column=1)
+    wb.save(out)
+    return out
+
+
+@dataclass(frozen=True)
+class Loaded:
+    result: ValidationResult
+    tables: dict[str, pd.DataFrame]
+
+
+@pytest.fixture(scope="module")
+def ctx() -> RulesContext:
+    return load_context()
+
+
+def _load(path: Path, ctx: RulesContext, wh: Path) -> Loaded:
+    result = validate_path(path, ctx)
+    with open_warehouse(wh) as con:
+        outcome = load_result(con, result, ctx, run_id="run-1")
+        assert outcome.status == "loaded"
+        tables = {t: con.execute(f"SELECT * FROM {t}").df() for t in FACT_TABLES}
+    return Loaded(result, tables)
+
+
+@pytest.fixture(scope="module")
+def loaded(
+    tmp_path_factory: pytest.TempPathFactory, ctx: RulesContext
+) -> Iterator[dict[str, Loaded]]:
+    tmp = tmp_path_factory.mktemp("xlsx")
+    one = write_r3_workbook(tmp / "r3_one.xlsx", ONE)
+    split = write_r3_workbook(tmp / "r3_split.xlsx", SPLIT)
+    yield {
+        "text": _load(R3, ctx, tmp / "text.duckdb"),
+        "one": _load(one, ctx, tmp / "one.duckdb"),
+        "split": _load(split, ctx, tmp / "split.duckdb"),
+    }
+
+
+def _sorted(df: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
+    df = df.drop(columns=drop)
+    return df.sort_values(list(df.columns), ignore_index=True, na_position="first")
+
+
+@pytest.mark.parametrize("form", ["one", "split"])
+@pytest.mark.parametrize("table", FACT_TABLES)
+def test_fact_tables_equal_the_text_export_apart_from_positions(
+    loaded: dict[str, Loaded], form: str, table: str
+) -> None:
+    """`source_line` is the worksheet row (it restarts on each worksheet of the split book)."""
+    text, book = loaded["text"].tables[table], loaded[form].tables[table]
+    assert len(book) == len(text) > 0
+    drop = [c for c in ("source_line", "raw_target") if c in text.columns]
+    pd.testing.assert_frame_equal(_sorted(book, drop), _sorted(text, drop))
+
+
+@pytest.mark.parametrize("form", ["one", "split"])
+def test_the_only_raw_text_that_differs_is_a_number_in_general_format(
+    loaded: dict[str, Loaded], form: str
+) -> None:
+    """`1.80` stored as the number 1.8 under General reads `1.8`, as Excel shows it; the
+    value (1.8) is the same. Every other raw_* column equals the text export's, including
+    the formatted cells (`207人`, `2,398千円`, `37.60%`, `88%`)."""
+    cols = ["kpi_key", "raw_target"]
+    text = loaded["text"].tables["kpis"][cols].set_index("kpi_key")["raw_target"]
+    book = loaded[form].tables["kpis"][cols].set_index("kpi_key")["raw_target"]
+    differ = text[text.ne(book) & text.notna()]
+    assert differ.tolist() == ["1.80"]
+    assert book[differ.index].tolist() == ["1.8"]
+
+
+def test_formatted_numbers_read_like_the_text(loaded: dict[str, Loaded]) -> None:
+    kpis = loaded["split"].tables["kpis"].set_index("name")
+    assert kpis.loc["自尊感情の向上", "raw_latest"] == "37.60%"
+    assert kpis.loc["自尊感情の向上", "latest_value"] == pytest.approx(37.6)
+    assert kpis.loc["自尊感情の向上", "latest_unit"] == "%"
+    assert kpis.loc["新規就農者数", "raw_latest"] == "207人"
+    assert kpis.loc["自主防災組織率", "raw_latest"] == "88%"
+    assert kpis.loc["合計特殊出生率", "raw_baseline"] == "1.65"
+
+
+@pytest.mark.parametrize(
+    ("form", "cells"),
+    [
+        ("text", [None, None, None]),
+        ("one", ["PDCAシート!G90", "PDCAシート!G146", "PDCAシート!G147"]),
+        ("split", ["方針2!G20", "方針3!G32", "方針3!G33"]),
+    ],
+)
+def test_same_three_warnings_at_the_right_cells(
+    loaded: dict[str, Loaded], form: str, cells: list[str | None]
+) -> None:
+    failures = loaded[form].result.failures
+    assert [(f.check, f.severity, f.value) for f in failures] == [
+        ("flag_rating_mismatch", "warning", "C"),
+        ("flag_rating_mismatch", "warning", "E"),
+        ("flag_rating_mismatch", "warning", "E"),
+    ]
+    assert [f.cell for f in failures] == cells
+    assert [f.col for f in failures] == [6, 6, 6]
+    # waivers match by row_key: the same failure has the same key in every form
+    assert [f.row_key for f in failures] == [f.row_key for f in loaded["text"].result.failures]
+
+
+def test_split_book_reads_the_worksheets_in_order_with_their_own_rows(tmp_path: Path) -> None:
+    grid = read_grid(write_r3_workbook(tmp_path / "s.xlsx", SPLIT))
+    starts = [(p.worksheet, p.line) for p in grid.positions if p.line == 1]
+    assert starts == [("方針1", 1), ("方針2", 1), ("方針3", 1), ("方針4", 1)]
+    assert grid.rows[0] == ()  # line 1 of the text export is blank
+    assert grid.notes == ()
+
+
+def test_cells_read_as_the_text_export_writes_them(tmp_path: Path) -> None:
+    grid = read_grid(write_r3_workbook(tmp_path / "o.xlsx", ONE))
+    text_rows = [tuple(line.split("\t")) for line in LINES]
+    for i, (book, text) in enumerate(zip(grid.rows, text_rows, strict=False)):
+        expected = list(text)
+        while expected and not expected[-1]:
+            expected.pop()
+        if i + 1 == 119:
+            expected[3] = "1.8"  # General format: see above
+        assert list(book) == expected, i + 1
+    last_nonblank = max(i for i, line in enumerate(LINES, start=1) if line.strip("\t"))
+    assert len(grid.rows) == last_nonblank  # blank rows kept, trailing ones are not rows
+
+
+def test_cli_text_and_json_name_the_worksheet_and_cell(tmp_path: Path) -> None:
+    book = write_r3_workbook(tmp_path / "s.xlsx", SPLIT)
+    text = CliRunner().invoke(app, ["validate", str(book)])
+    assert text.exit_code == 0, text.output
+    assert "方針2!G20 進捗状況 「C」 [flag_rating_mismatch]" in text.output
+    as_json = CliRunner().invoke(app, ["validate", str(book), "--format", "json"])
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [(r["sheet"], r["line"], r["cell"]) for r in records] == [
+        ("方針2", 20, "方針2!G20"),
+        ("方針3", 32, "方針3!G32"),
+        ("方針3", 33, "方針3!G33"),
+    ]
+
+
+# --- hidden worksheets, formulas, dates --------------------------------------------------
+
+
+def test_hidden_worksheet_is_ignored_with_a_note(tmp_path: Path, ctx: RulesContext) -> None:
+    path = write_r3_workbook(tmp_path / "h.xlsx", ONE)
+    wb = openpyxl.load_workbook(path)
+    memo = wb.create_sheet("作業用メモ", 0)
+    memo["A1"] = "これはシートではありません"
+    memo["E3"] = "△"
+    memo.sheet_state = "hidden"
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [f.cell for f in result.failures] == [
+        "PDCAシート!G90",
+        "PDCAシート!G146",
+        "PDCAシート!G147",
+    ]
+    assert result.notes == ("非表示のワークシート「作業用メモ」は読み飛ばしました。",)
+    assert all(p.worksheet == "PDCAシート" for p in read_grid(path).positions)
+
+
+def test_formula_without_a_cached_value_is_reported_at_its_cell(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """openpyxl saves formulas without values: the flag cell reads `=…` and fails there."""
+    path = write_r3_workbook(tmp_path / "f.xlsx", ONE)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["PDCAシート"]
+    assert ws["E46"].value == "○"
+    ws["E46"] = '=IF(TRUE,"○","×")'
+    wb.save(path)
+    result = validate_path(path, ctx)
+    errors = [f for f in result.failures if f.severity == "error"]
+    assert [(f.check, f.cell, f.value) for f in errors] == [
+        ("flag_invalid", "PDCAシート!E46", '=IF(TRUE,"○","×")')
+    ]
+    assert any("PDCAシート!E46" in note and "数式" in note for note in result.notes)
+
+
+def test_formula_with_a_cached_value_reads_the_value(tmp_path: Path) -> None:
+    """What Excel saves: `<f>` and `<v>`; the value is used, even the empty string."""
+    path = tmp_path / "cached.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["A1"] = "=1+1"
+    ws["B1"] = '=""'
+    ws["C1"] = "x"
+    wb.save(path)
+    _put_cached_values(path, {"A1": ("n", "2"), "B1": ("str", "")})
+    grid = read_grid(path)
+    assert grid.rows == (("2", "", "x"),)
+    assert grid.notes == ()
+
+
+def _put_cached_values(path: Path, values: dict[str, tuple[str, str]]) -> None:
+    """Add `<v>` (and the type) to formula cells, as Excel does when it saves."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, (kind, value) in values.items():
+        xml = re.sub(
+            rf'<c r="{ref}"([^>]*)><f>(.*?)</f>(<v\s*/>|<v>.*?</v>)?</c>',
+            lambda m, r=ref, k=kind, v=value: (
+                f'<c r="{r}"{m.group(1)} t="{k}"><f>{m.group(2)}</f><v>{v}</v></c>'
+            ),
+            xml,
+        )
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "text"),
+    [
+        (207.0, "General", "207"),
+        (207, "General", "207"),
+        (1.65, "General", "1.65"),
+        (0.1 + 0.2, "General", "0.3"),
+        (0.376, "0.00%", "37.60%"),
+        (0.376, "0.0%", "37.6%"),
+        (0.88, "0%", "88%"),
+        (1.8, "0.00", "1.80"),
+        (2398, '#,##0"千円"', "2,398千円"),
+        (2398000, '#,##0,"千円"', "2,398千円"),
+        (207.0, '0"人"', "207人"),
+        (0.125, "0.00", "0.13"),  # Excel rounds half away from zero
+        (-1.5, "0.0_);(0.0)", "(1.5)"),
+        (-1.5, "0.0", "-1.5"),
+        (0, '0;-0;"－"', "－"),
+        (1234567.891, "#,##0.00", "1,234,567.89"),
+        (5, "[$¥-411]#,##0", "¥5"),
+        (3, "0.00E+00", "3"),  # scientific: read as General
+        (datetime(2021, 4, 1), "yyyy/m/d", "2021-04-01"),
+        (datetime(2021, 4, 1, 13, 30), "yyyy/m/d h:mm", "2021-04-01 13:30:00"),
+        (date(2021, 4, 1), "General", "2021-04-01"),
+        (True, "General", "TRUE"),
+        ("行1\n行2\r\n\n行3", "General", "行1 行2 行3"),
+        ("A_x000D_\nB", "General", "A B"),
+        ("a\tb", "General", "a b"),
+        (None, "General", ""),
+    ],
+)
+def test_cell_text(value: object, number_format: str, text: str) -> None:
+    assert cell_text(value, number_format) == text
+
+
+def test_date_cell_reads_as_date_text(tmp_path: Path) -> None:
+    path = tmp_path / "d.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["A1"] = datetime(2021, 4, 1)
+    ws["A1"].number_format = "yyyy/m/d"
+    ws["B3"] = "行の\n途中で改行"
+    wb.save(path)
+    assert read_grid(path).rows == (("2021-04-01",), (), ("", "行の 途中で改行"))
+
+
+def _rewrite_part(path: Path, part: str, edit: Callable[[str], str]) -> None:
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts[part] = edit(parts.get(part, b"").decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+SHARED_STRINGS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+    'uniqueCount="1"><si><t>農林振興課</t><rPh sb="0" eb="2"><t>ノウリン</t></rPh>'
+    '<phoneticPr fontId="1"/></si></sst>'
+)
+
+
+def test_furigana_is_not_part_of_the_text(tmp_path: Path) -> None:
+    """Japanese Excel keeps the reading of typed kanji (`<rPh>`) in the shared string."""
+    path = tmp_path / "ruby.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["B1"] = "placeholder"
+    wb.save(path)
+    _rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(r'<c r="B1" t="inlineStr">.*?</c>', '<c r="B1" t="s"><v>0</v></c>', xml),
+    )
+    _rewrite_part(path, "xl/sharedStrings.xml", lambda _: SHARED_STRINGS)
+    _rewrite_part(
+        path,
+        "[Content_Types].xml",
+        lambda xml: xml.replace(
+            "</Types>",
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        ),
+    )
+    _rewrite_part(
+        path,
+        "xl/_rels/workbook.xml.rels",
+        lambda xml: xml.replace(
+            "</Relationships>",
+            '<Relationship Id="rIdSST" Target="sharedStrings.xml" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>'
+            "</Relationships>",
+        ),
+    )
+    assert read_grid(path).rows == (("", "農林振興課"),)
+
+
+def test_wrong_stored_size_and_styled_empty_cells(tmp_path: Path) -> None:
+    """Every cell there is is read, whatever `<dimension>` says; styled empty cells are empty."""
+    path = tmp_path / "dim.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["A1"], ws["G1"] = "a", "g"
+    ws["A3"] = "c"
+    for col in "HIJ":
+        ws[f"{col}1"].fill = openpyxl.styles.PatternFill("solid", start_color="FFFF00")
+    ws["A9"].fill = openpyxl.styles.PatternFill("solid", start_color="FFFF00")
+    wb.save(path)
+    _rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:B1"/>', xml),
+    )
+    assert read_grid(path).rows == (("a", "", "", "", "", "", "g"), (), ("c",))
+
+
+# --- files that are not readable workbooks ------------------------------------------------
+
+
+def _corrupt(path: Path) -> None:
+    ok = write_r3_workbook(path.with_name("ok.xlsx"), ONE).read_bytes()
+    path.write_bytes(ok[: len(ok) // 2])
+
+
+def _damaged_xml(path: Path) -> None:
+    write_r3_workbook(path, ONE)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:500]
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def _ole(path: Path, encrypted: bool) -> None:
+    """An OLE compound file header: what .xls and password-protected .xlsx both are."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    stream = "EncryptedPackage" if encrypted else "Workbook"
+    path.write_bytes(header + stream.encode("utf-16-le") + b"\x00" * 1024)
+
+
+def _csv(path: Path) -> None:
+    path.write_text("事業一覧,課,係\n①事業,総務課,総務係\n", encoding="utf-8")
+
+
+def _not_a_workbook_zip(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+
+
+BAD_INPUTS = {
+    "corrupt.xlsx": (_corrupt, "壊れて"),
+    "damaged_xml.xlsx": (_damaged_xml, "壊れて"),
+    "password.xlsx": (lambda p: _ole(p, encrypted=True), "パスワード"),
+    "old.xls": (lambda p: _ole(p, encrypted=False), ".xls"),
+    "renamed_csv.xlsx": (_csv, "テキスト"),
+    "document.xlsx": (_not_a_workbook_zip, "Excel ブック (.xlsx) ではありません"),
+    "empty.xlsx": (lambda p: p.write_bytes(b""), "空"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_unreadable_workbooks_are_one_fatal_failure(
+    tmp_path: Path, ctx: RulesContext, name: str
+) -> None:
+    make, words = BAD_INPUTS[name]
+    path = tmp_path / name
+    make(path)
+    result = validate_path(path, ctx)
+    assert [(f.check, f.severity) for f in result.failures] == [("unreadable_file", "fatal")]
+    assert words in result.failures[0].message
+    assert result.exit_code == 1 and result.sheet is None
+
+
+@pytest.mark.parametrize("name", ["corrupt.xlsx", "password.xlsx", "renamed_csv.xlsx"])
+def test_cli_unreadable_workbook_exits_1_without_traceback(tmp_path: Path, name: str) -> None:
+    make, _ = BAD_INPUTS[name]
+    path = tmp_path / name
+    make(path)
+    proc = CliRunner().invoke(app, ["validate", str(path)])
+    assert proc.exit_code == 1
+    assert proc.exception is None or isinstance(proc.exception, SystemExit)
+    assert "[unreadable_file]" in proc.output and "Traceback" not in proc.output
+
+
+def test_workbook_with_only_empty_visible_worksheets_is_unreadable(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    path = tmp_path / "blank.xlsx"
+    wb = openpyxl.Workbook()
+    hidden = wb.create_sheet("R3")
+    hidden["A1"] = "第2期うきは市ルネッサンス戦略 PDCAシート"
+    hidden.sheet_state = "hidden"
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [f.check for f in result.failures] == ["unreadable_file"]
+    assert "「R3」" in result.failures[0].message
+
+
+def test_tables_keep_their_shape(loaded: dict[str, Loaded]) -> None:
+    """Sanity: the loads are the R3 counts of DESIGN §1 in every form."""
+    for form in ("text", "one", "split"):
+        t = loaded[form].tables
+        assert (len(t["policies"]), len(t["measures"]), len(t["submeasures"])) == (4, 13, 44)
+        assert (len(t["projects"]), len(t["kpis"])) == (99, 17)
