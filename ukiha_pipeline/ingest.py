@@ -14,19 +14,17 @@ from ukiha_pipeline.validation.result import ValidationResult
 SHEET_SUFFIXES = {".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
 
 
+def _is_sheet_file(f: Path) -> bool:
+    """A sheet file in a folder: not hidden, not an Excel lock file (`~$…`), a known suffix."""
+    return f.is_file() and not f.name.startswith((".", "~$")) and f.suffix.lower() in SHEET_SUFFIXES
+
+
 def discover_sheets(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders expanded to their sheet files (sorted, hidden files skipped)."""
+    """Files as given; folders expanded to their sheet files (sorted)."""
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found += sorted(
-                f
-                for f in p.iterdir()
-                if f.is_file()
-                and not f.name.startswith(
-                    (".", "~$")
-                )  # hidden files, Excel lock files and f.suffix.lower() in SHEET_SUFFIXES
-            )
+            found += sorted(f for f in p.iterdir() if _is_sheet_file(f))
         elif p.exists():
             found.append(p)
         else:
