@@ -1,29 +1,77 @@
-"""The annual ingest flow: thin wiring of the stages (read → parse → validate → load → report)."""
+"""The annual ingest flow: thin wiring of the stages (read → parse → validate → load → report).
+
+Only what changed is ingested: a sheet whose content is already the current load of its
+year is reported `unchanged` without being parsed. Tasks that touch files or the warehouse
+retry transient faults (a locked warehouse, an OSError) with backoff; a bad sheet is never
+retried. The run ends with a summary artifact and, when it needs attention, a notification.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
+from prefect.states import State
+from prefect.tasks import Task
 
-from ukiha_pipeline.errors import SheetFatal
+from ukiha_pipeline.errors import SheetFatal, UkihaError, WarehouseError
 from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_markdown
+from ukiha_pipeline.notify import send_notifications
 from ukiha_pipeline.parsing import ParsedSheet, parse_grid
 from ukiha_pipeline.reading import Grid, read_grid
 from ukiha_pipeline.reports import render_all
-from ukiha_pipeline.settings import Settings
+from ukiha_pipeline.runs import RunSummary, RunTarget, SheetOutcome, current_load, is_transient
+from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, check_sheet, load_context
 from ukiha_pipeline.validation.run import fatal_failure
 from ukiha_pipeline.warehouse import LoadOutcome, load_result, open_warehouse
 
+SUMMARY_KEY = "annual-ingest-summary"
+PROGRESS_KEY = "annual-ingest-progress"
+
+
+def retry_if_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect's retry_condition_fn: retry a locked warehouse or an OSError, not a bad sheet."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, BaseException) and is_transient(exc)
+
+
+#: For tasks that touch files or the warehouse.
+RETRY_TRANSIENT: dict[str, Any] = {
+    "retries": len(RETRY_DELAYS_S),
+    "retry_delay_seconds": list(RETRY_DELAYS_S),
+    "retry_condition_fn": retry_if_transient,
+}
+
+
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
+    """Hash the file and ask the warehouse (read-only) whether it is already the current load."""
+    return current_load(
+        target.warehouse,
+        path,
+        fiscal_year=target.fiscal_year,
+        municipality=target.municipality,
+        lock_timeout_s=target.lock_timeout_s,
+    )
+
 
 @task(cache_policy=NO_CACHE)
 def read_sheet(path: Path) -> Grid:
+    """No retries: check_unchanged has just read the file (retrying an OSError); the reader
+    turns an OSError into an unreadable_file fatal, which is a verdict on the sheet."""
     return read_grid(path)
 
 
@@ -44,11 +92,15 @@ def validate_sheet(sheet: ParsedSheet, ctx: RulesContext) -> ValidationResult:
     return check_sheet(sheet, ctx)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def load_sheet(
-    result: ValidationResult, ctx: RulesContext, warehouse: Path, run_id: str
+    result: ValidationResult,
+    ctx: RulesContext,
+    warehouse: Path,
+    run_id: str,
+    lock_timeout_s: float,
 ) -> LoadOutcome:
-    with open_warehouse(warehouse) as con:
+    with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
         return load_result(
             con, result, ctx, run_id=run_id, flow_run_id=str(flow_run.id) if flow_run.id else None
         )
@@ -74,10 +126,23 @@ def publish_artifacts(result: ValidationResult) -> None:
     )
 
 
-@task(cache_policy=NO_CACHE)
-def render_reports(warehouse: Path, out_dir: Path) -> list[Path]:
-    with open_warehouse(warehouse, read_only=True) as con:
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def render_reports(warehouse: Path, out_dir: Path, lock_timeout_s: float) -> list[Path]:
+    with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
         return render_all(con, out_dir)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_summary(summary: RunSummary) -> None:
+    create_markdown_artifact(
+        key=SUMMARY_KEY, markdown=summary.markdown(), description="年次取込の結果 (シートごと)"
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def notify(summary: RunSummary, settings: Settings) -> list[str]:
+    """Never raises: a channel that fails is a warning in the log."""
+    return send_notifications(summary, settings, get_run_logger())
 
 
 def artifact_key(source_file: str) -> str:
@@ -89,6 +154,65 @@ def artifact_key(source_file: str) -> str:
     return f"{slug}-{hashlib.sha1(stem.encode()).hexdigest()[:6]}"
 
 
+def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) -> SheetOutcome:
+    """One sheet: skip it if unchanged, else read → parse → validate → load → artifacts."""
+    try:
+        try:
+            unchanged = check_unchanged(path, target)
+        except OSError:
+            unchanged = None  # the reader reports the file as unreadable_file
+        if unchanged is not None:
+            return unchanged
+        try:
+            grid = read_sheet(path)
+            sheet = parse_sheet(
+                grid, target.fiscal_year, target.municipality, target.default_municipality
+            )
+        except SheetFatal as exc:
+            result = ValidationResult(str(path), None, None, (fatal_failure(exc, ctx),))
+        else:
+            result = validate_sheet(sheet, ctx)
+        outcome = load_sheet(result, ctx, target.warehouse, run_id, target.lock_timeout_s)
+    except WarehouseError as exc:  # still locked after the retries, or a failed write
+        return SheetOutcome.failed(path, exc)
+    publish_artifacts(result)
+    return SheetOutcome.from_load(outcome)
+
+
+def start_progress(n_sheets: int) -> UUID:
+    """The run's progress artifact, in per cent of the sheets done."""
+    start = 0.0 if n_sheets else 100.0
+    return cast(
+        UUID, create_progress_artifact(start, key=PROGRESS_KEY, description="年次取込の進捗")
+    )
+
+
+def render_step(target: RunTarget) -> str | None:
+    """Re-render the reports; a failure goes into the run's summary (returned), not lost."""
+    try:
+        written = render_reports(target.warehouse, target.reports, target.lock_timeout_s)
+    except UkihaError as exc:
+        return str(exc)
+    get_run_logger().info("reports: %d files in %s", len(written), target.reports)
+    return None
+
+
+def log_outcome(o: SheetOutcome, i: int, n: int) -> None:
+    get_run_logger().info(
+        "sheet %d/%d: %s %s FY%s projects=%s quarantined=%s errors=%s warnings=%s%s",
+        i,
+        n,
+        o.source_file,
+        o.status,
+        o.fiscal_year or "-",
+        o.n_projects,
+        o.n_quarantined,
+        o.n_errors,
+        o.n_warnings,
+        f" ({o.message})" if o.message else "",
+    )
+
+
 @flow(name="annual-ingest", log_prints=False)
 def annual_ingest(
     paths: list[str] | None = None,
@@ -97,37 +221,35 @@ def annual_ingest(
     fiscal_year: int | None = None,
     municipality: str | None = None,
 ) -> list[dict[str, object]]:
-    """Ingest every sheet under `paths` (default data/raw) into the warehouse; render reports."""
+    """Ingest the new or changed sheets under `paths` (default data/raw); render the reports.
+
+    Ends with the `annual-ingest-summary` artifact and, if a sheet is fatal, has errors or
+    could not be loaded, a notification. A warehouse that stays locked stops the run (the
+    sheets not reached are `not_attempted`) and fails it with WarehouseError.
+    """
     settings = Settings.from_env()
-    warehouse_path = Path(warehouse) if warehouse else settings.warehouse
-    reports_dir = (
-        Path(reports) if reports else (settings.reports_dir or warehouse_path.parent / "reports")
-    )
+    target = RunTarget.resolve(settings, paths, warehouse, reports, fiscal_year, municipality)
     logger = get_run_logger()
     ctx = load_context(settings)
     run_id = new_run_id()
-    outcomes: list[dict[str, object]] = []
-    for path in discover_sheets([Path(p) for p in (paths or [str(settings.raw_dir)])]):
-        try:
-            grid = read_sheet(path)
-            sheet = parse_sheet(grid, fiscal_year, municipality, settings.municipality)
-        except SheetFatal as exc:
-            result = ValidationResult(str(path), None, None, (fatal_failure(exc, ctx),))
-        else:
-            result = validate_sheet(sheet, ctx)
-        outcome = load_sheet(result, ctx, warehouse_path, run_id)
-        publish_artifacts(result)
-        logger.info(
-            "%s: %s FY%s projects=%s quarantined=%s errors=%s warnings=%s",
-            outcome.source_file,
-            outcome.status,
-            outcome.fiscal_year,
-            outcome.n_projects,
-            outcome.n_quarantined,
-            outcome.n_errors,
-            outcome.n_warnings,
+    sheets = discover_sheets(target.paths)
+    progress = start_progress(len(sheets))
+    outcomes: list[SheetOutcome] = []
+    stopped = False  # the warehouse could not take a sheet: the rest are not attempted
+    for i, path in enumerate(sheets, 1):
+        logger.info("sheet %d/%d: %s", i, len(sheets), path)
+        outcome = (
+            SheetOutcome.not_attempted(path) if stopped else ingest_sheet(path, ctx, target, run_id)
         )
-        outcomes.append(asdict(outcome))
-    written = render_reports(warehouse_path, reports_dir)
-    logger.info("reports: %d files in %s", len(written), reports_dir)
-    return outcomes
+        stopped = stopped or outcome.status == "failed"
+        log_outcome(outcome, i, len(sheets))
+        outcomes.append(outcome)
+        update_progress_artifact(progress, 100.0 * i / len(sheets))
+    reports_error = None if stopped else render_step(target)
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error)
+    publish_summary(summary)
+    notify(summary, settings)
+    logger.info(summary.headline())
+    summary.raise_if_failed()
+    return [o.as_dict() for o in outcomes]

@@ -137,11 +137,15 @@ def ingest(
     fiscal_year: FiscalYearOpt = None,
     municipality: Annotated[str | None, typer.Option("--municipality")] = None,
 ) -> None:
-    """The annual run (a Prefect flow): validate, load the warehouse, render the reports."""
+    """The annual run (a Prefect flow): new or changed sheets only, then the reports."""
     _quiet_prefect()
-    from flows.annual_ingest import annual_ingest
+    from ukiha_pipeline.runs import wait_for_warehouse
 
     settings = _settings(warehouse)
+    # another run holding the warehouse: wait UKIHA_LOCK_TIMEOUT, then one line and exit 1
+    wait_for_warehouse(settings.warehouse, settings.lock_timeout_s)
+    from flows.annual_ingest import annual_ingest
+
     outcomes = annual_ingest(
         paths=[str(p) for p in paths] if paths else None,
         warehouse=str(settings.warehouse),
@@ -156,7 +160,7 @@ def ingest(
             f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
             f"errors {o['n_errors']} warnings {o['n_warnings']}"
         )
-        if o["status"] == "fatal" or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
+        if o["status"] not in ("loaded", "unchanged") or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
             worst = 1
     out = reports or settings.reports
     typer.echo(f"warehouse: {settings.warehouse}  reports: {out}/index.html")
@@ -210,6 +214,24 @@ def sql(
             typer.echo(json.dumps(rec, ensure_ascii=False))
     else:
         typer.echo(df.to_string(index=False) if not df.empty else "(0 rows)")
+
+
+@app.command()
+def export(
+    parquet: Annotated[
+        Path, typer.Option("--parquet", help="folder for one <name>.parquet per table and view")
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Write every table and view of the warehouse as Parquet (opens it read-only)."""
+    from ukiha_pipeline.warehouse import open_warehouse
+    from ukiha_pipeline.warehouse.export import export_parquet
+
+    settings = _settings(warehouse)
+    with open_warehouse(settings.warehouse, read_only=True) as con:
+        written = export_parquet(con, parquet)
+    for p in written:
+        typer.echo(str(p))
 
 
 @app.command()

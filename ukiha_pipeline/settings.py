@@ -9,15 +9,24 @@
 | UKIHA_RULES              | schemas/rules.toml               | rating legend, flag-rating rule, severities|
 | UKIHA_DEPARTMENTS        | schemas/departments.csv          | department master (課 → 係, valid years)    |
 | UKIHA_WAIVERS            | schemas/waivers.toml             | failures stewards accepted, with who and why|
+| UKIHA_LOCK_TIMEOUT       | 30                               | seconds a writer waits for another's lock  |
+| UKIHA_NOTIFY_BLOCK       | (none)                           | Prefect notification block, `type/name`    |
+| UKIHA_NOTIFY_WEBHOOK     | (none)                           | URL that gets a JSON POST when a run fails |
+
+A run "fails" for notifications when a sheet is fatal, has errors, or cannot be loaded.
+Retries of the annual run's file and warehouse tasks wait `RETRY_DELAYS_S` (fixed here, so
+that a scheduled run rides out a steward's open `ukiha sql` session or a busy file share).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import schemas
+from ukiha_pipeline.errors import ConfigError
 
 DEFAULT_RAW_DIR = Path("data/raw")
 DEFAULT_WAREHOUSE = Path("data/warehouse/ukiha.duckdb")
@@ -28,6 +37,12 @@ DEFAULT_DEPARTMENTS = SCHEMAS_DIR / "departments.csv"
 DEFAULT_WAIVERS = SCHEMAS_DIR / "waivers.toml"
 #: Text files are read whole; anything larger is not a PDCA sheet.
 MAX_SHEET_BYTES = 50 * 1024 * 1024
+#: How long a writer waits for another process's warehouse lock, per attempt.
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+#: Waits between the retries of a task that touches files or the warehouse (transient faults).
+RETRY_DELAYS_S = (5.0, 30.0, 120.0)
+#: A notification that takes longer than this is abandoned (with a warning).
+NOTIFY_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,9 @@ class Settings:
     rules_file: Path = DEFAULT_RULES
     departments_file: Path = DEFAULT_DEPARTMENTS
     waivers_file: Path = DEFAULT_WAIVERS
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    notify_block: str | None = None
+    notify_webhook: str | None = None
 
     @property
     def reports(self) -> Path:
@@ -57,4 +75,20 @@ class Settings:
             rules_file=Path(env.get("UKIHA_RULES", DEFAULT_RULES)),
             departments_file=Path(env.get("UKIHA_DEPARTMENTS", DEFAULT_DEPARTMENTS)),
             waivers_file=Path(env.get("UKIHA_WAIVERS", DEFAULT_WAIVERS)),
+            lock_timeout_s=_seconds(env, "UKIHA_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
+            notify_block=env.get("UKIHA_NOTIFY_BLOCK") or None,
+            notify_webhook=env.get("UKIHA_NOTIFY_WEBHOOK") or None,
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{name}={raw!r}: 0 以上の秒数を指定してください。")
+    return value

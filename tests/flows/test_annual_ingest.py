@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from flows.annual_ingest import annual_ingest, artifact_key
+from flows.annual_ingest import PROGRESS_KEY, SUMMARY_KEY, annual_ingest, artifact_key
 from flows.deployments import ANNUAL_CRON, TIMEZONE, annual_deployment, describe
 
 
@@ -51,7 +51,12 @@ def test_annual_ingest_loads_r3_and_writes_reports(
 
     # artifacts: the failures table and a markdown summary, keyed per sheet
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
 
     key = artifact_key(str(raw / r3_sheet.name))
     with get_client(sync_client=True) as client:
@@ -65,9 +70,34 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     assert "flag_rating_mismatch" in str(by_key[f"failures-{key}"].data)
     assert "warning 3" in str(by_key[f"summary-{key}"].data)
 
-    # the same files again: nothing changes, the sheet is reported unchanged
-    again = annual_ingest(paths=[str(raw / r3_sheet.name)], warehouse=str(warehouse))
-    assert again[0]["status"] == "unchanged"
+    # the run's summary artifact (stable key) lists every sheet; the progress reached 100 %
+    with get_client(sync_client=True) as client:
+        [summary] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY]))
+        )
+        [progress] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[PROGRESS_KEY]))
+        )
+    assert summary.type == "markdown" and "要確認" in str(summary.data)
+    assert f"`{raw / r3_sheet.name}` | 取込 (loaded) | 2021 | 99 |" in str(summary.data)
+    assert "empty_sheet.txt` | 致命的 (fatal)" in str(summary.data)
+    assert progress.type == "progress" and float(str(progress.data)) == 100.0
+
+    # the same file again: reported unchanged without being read, parsed or validated
+    state = annual_ingest(
+        paths=[str(raw / r3_sheet.name)], warehouse=str(warehouse), return_state=True
+    )
+    again = state.result()
+    assert again[0]["status"] == "unchanged" and again[0]["n_projects"] == 99
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    names = {r.name.rsplit("-", 1)[0] for r in runs}
+    assert "check_unchanged" in names and "render_reports" in names
+    assert not names & {"read_sheet", "parse_sheet", "validate_sheet", "load_sheet"}
 
 
 def test_artifact_keys_are_prefect_safe_and_stable() -> None:

@@ -130,8 +130,14 @@ def test_exit_code(name: str) -> None:
     assert result(name).exit_code == (1 if has_error else 0)
 
 
+#: Found when loading the warehouse, not by validating a sheet (tests/warehouse/test_keys.py).
+WAREHOUSE_CHECKS = {"ambiguous_key_match"}
+
+
 def test_every_check_id_is_triggered_by_some_fixture() -> None:
     ids = set(tomllib.loads(RULES.read_text(encoding="utf-8"))["severity"])
+    assert ids >= WAREHOUSE_CHECKS
+    ids -= WAREHOUSE_CHECKS
     assert len(ids) == 14
     triggered = {f.check for name in EXPECTED for f in result(name).failures}
     assert triggered == ids

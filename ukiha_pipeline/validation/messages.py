@@ -65,6 +65,11 @@ MESSAGES: dict[str, dict[str, Template]] = {
             "同じ取組の中に同じ事業が二度あります (最初は {detail} 行目)。",
             "重複した行を削除するか、事業内容を区別してください。",
         ),
+        "ambiguous_key_match": Template(
+            "前の年度のどの事業・KPI と同じものか決められません (候補: {detail})。"
+            "新しいキーを付けました。",
+            "同じものなら前の年度と同じ書き方に、別のものなら区別できる書き方にしてください。",
+        ),
     },
     "en": {
         "unreadable_file": Template(
@@ -114,6 +119,11 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "duplicate_project": Template(
             "the same project appears twice in this sub-measure (first on line {detail}).",
             "Remove the duplicate.",
+        ),
+        "ambiguous_key_match": Template(
+            "cannot tell which project or KPI of an earlier year this is (candidates: {detail}); "
+            "it got a new key.",
+            "Write it as in the year before if it is the same one, or distinguishably if not.",
         ),
     },
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,13 @@ import pandas as pd
 from ukiha_pipeline.errors import WarehouseError
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.result import ValidationResult
-from ukiha_pipeline.warehouse.schema import FACT_TABLES, create_all_sql
+from ukiha_pipeline.warehouse.keys import rekey_municipality
+from ukiha_pipeline.warehouse.schema import (
+    CURRENT_COMMENTS_SQL,
+    FACT_TABLES,
+    comment_sql,
+    create_sql,
+)
 from ukiha_pipeline.warehouse.tables import build_tables, failures_frame
 
 DEFAULT_LOCK_TIMEOUT_S = 30.0
@@ -47,8 +53,20 @@ def connect(
         except duckdb.Error as exc:
             raise WarehouseError(f"{path}: 倉庫を開けません: {exc}") from exc
     if not read_only:
-        for stmt in create_all_sql():
-            con.execute(stmt)
+        try:
+            con.execute("BEGIN")  # one transaction: the statements cost one commit
+            for stmt in create_sql():
+                con.execute(stmt)
+            # the data dictionary: only comments that differ (views lose theirs when replaced)
+            current = {(r, c): m for r, c, m in con.execute(CURRENT_COMMENTS_SQL).fetchall()}
+            for stmt in comment_sql(current):
+                con.execute(stmt)
+            con.execute("COMMIT")
+        except BaseException:
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            con.close()
+            raise
     return con
 
 
@@ -97,6 +115,8 @@ def load_result(
 ) -> LoadOutcome:
     """One transaction per sheet: replace its (municipality, fiscal year), record failures.
 
+    In the same transaction every fiscal year of the municipality is re-keyed (`keys.py`), so
+    project and KPI keys depend on the set of sheets loaded, not on the order.
     Identical content already current is left alone (loading a file twice = loading it once).
     A fatal sheet loads nothing; its failures are recorded and the previous load stays.
     """
@@ -187,6 +207,8 @@ def load_result(
                 ]
             ),
         )
+        # keys are a function of the set of sheets of the municipality: re-key all its years
+        rekey_municipality(con, tables.municipality, ctx, run_now=now, insert=_insert)
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")

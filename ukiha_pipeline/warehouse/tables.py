@@ -108,6 +108,7 @@ def build_tables(
         if not keep(f"project:{p.row}"):
             continue
         cells = [clean_cell(c) for c in p.cells]
+        # provisional: load_result re-keys the municipality across years (keys.py)
         key = _unique(stable_key(mun, content_key(cells[3])), key_count)
         flag, rating = _flag(result, p.row), _rating(result, p.row)
         projects.append(

@@ -1,0 +1,56 @@
+"""Only what changed: the cheap check that lets a run skip a sheet without parsing it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from ops_helpers import SheetVersions, load_sheet_into
+
+from ukiha_pipeline.errors import ConfigError
+from ukiha_pipeline.reading import read_grid
+from ukiha_pipeline.runs import current_load, file_sha256
+from ukiha_pipeline.settings import DEFAULT_LOCK_TIMEOUT_S, Settings
+
+
+def test_file_hash_is_the_readers_hash(sheet_versions: SheetVersions) -> None:
+    for sheet in (sheet_versions.a, sheet_versions.b):
+        assert file_sha256(sheet) == read_grid(sheet).sha256
+
+
+def test_current_content_is_skipped_a_superseded_one_is_not(
+    sheet_versions: SheetVersions, tmp_path: Path
+) -> None:
+    wh = tmp_path / "w.duckdb"
+    a, b = sheet_versions.a, sheet_versions.b
+
+    def check(sheet: Path, **kw: object) -> str | None:
+        found = current_load(wh, sheet, lock_timeout_s=1, **kw)  # type: ignore[arg-type]
+        return None if found is None else f"{found.status} FY{found.fiscal_year} {found.n_projects}"
+
+    assert check(a) is None  # no warehouse: nothing is loaded (and none is created)
+    assert not wh.exists()
+    load_sheet_into(wh, a)
+    assert check(a) == "unchanged FY2021 99"
+    copy = shutil.copy(a, tmp_path / "renamed.txt")  # same content elsewhere: still unchanged
+    assert check(Path(copy)) == "unchanged FY2021 99"
+    assert check(b) is None
+    load_sheet_into(wh, b)  # B supersedes A
+    assert check(b) == "unchanged FY2021 100"
+    assert check(a) is None  # superseded: A is ingested again if it comes back
+    # an override that does not match the stored load means "not this load"
+    assert check(b, fiscal_year=2022) is None
+    assert check(b, fiscal_year=2021, municipality="うきは市") == "unchanged FY2021 100"
+    assert check(b, municipality="別の市") is None
+
+
+def test_lock_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UKIHA_LOCK_TIMEOUT", raising=False)
+    assert Settings.from_env().lock_timeout_s == DEFAULT_LOCK_TIMEOUT_S
+    monkeypatch.setenv("UKIHA_LOCK_TIMEOUT", "2.5")
+    assert Settings.from_env().lock_timeout_s == 2.5
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("UKIHA_LOCK_TIMEOUT", bad)
+        with pytest.raises(ConfigError, match="UKIHA_LOCK_TIMEOUT"):
+            Settings.from_env()

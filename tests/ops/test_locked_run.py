@@ -1,0 +1,81 @@
+"""A scheduled run that finds the warehouse locked for good: retries, then stops cleanly.
+
+The run fails (WarehouseError), the summary artifact lists the sheet that failed and the one
+not attempted, and the configured webhook is told. Retry waits are shortened for the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ops_helpers import (
+    HOLDER,
+    PYTHON,
+    Receiver,
+    SheetVersions,
+    assert_consistent,
+    load_sheet_into,
+    subprocess_env,
+)
+
+import flows.annual_ingest as annual
+from ukiha_pipeline.errors import WarehouseError
+
+
+@pytest.mark.flow
+def test_a_warehouse_locked_for_good_stops_the_run_with_a_summary_and_a_notification(
+    prefect_harness: None,
+    sheet_versions: SheetVersions,
+    webhook_receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warehouse = tmp_path / "ukiha.duckdb"
+    load_sheet_into(warehouse, sheet_versions.a)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(sheet_versions.b, raw / "1_b.txt")
+    shutil.copy(sheet_versions.a, raw / "2_a.txt")
+    monkeypatch.setenv("UKIHA_LOCK_TIMEOUT", "0.2")
+    monkeypatch.setenv("UKIHA_NOTIFY_WEBHOOK", webhook_receiver.url)
+    for name in ("check_unchanged", "load_sheet", "render_reports"):
+        task = getattr(annual, name)
+        monkeypatch.setattr(annual, name, task.with_options(retry_delay_seconds=[0.1] * 3))
+
+    holder = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, str(warehouse), "60"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseError, match="lock"):
+            annual.annual_ingest(paths=[str(raw)], warehouse=str(warehouse))
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+    [(_, _, body)] = webhook_receiver.requests
+    assert isinstance(body, dict)
+    assert [(Path(s["source_file"]).name, s["status"]) for s in body["sheets"]] == [
+        ("1_b.txt", "failed"),
+        ("2_a.txt", "not_attempted"),
+    ]
+    assert "要確認" in body["text"]
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        [latest] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[annual.SUMMARY_KEY]))
+        )
+    assert "失敗 (failed)" in str(latest.data) and "未処理 (not_attempted)" in str(latest.data)
+    # nothing was written: version A, complete
+    assert (
+        sheet_versions.by_sha[assert_consistent(warehouse, sheet_versions.by_sha)].n_projects == 99
+    )

@@ -1,0 +1,297 @@
+"""The annual run's bookkeeping, apart from Prefect: what changed, what is worth retrying,
+what happened to each sheet, and how the run is summarised (artifact, notification).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from ukiha_pipeline.errors import ReportError, WarehouseError
+from ukiha_pipeline.settings import Settings
+from ukiha_pipeline.warehouse import LoadOutcome, open_warehouse
+
+#: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
+STATUS_JA = {
+    "loaded": "取込",
+    "unchanged": "変更なし",
+    "fatal": "致命的",
+    "failed": "失敗",
+    "not_attempted": "未処理",
+}
+_HASH_CHUNK = 1 << 20
+#: How DuckDB says another process holds the file (not just "lock": a path may contain it).
+_LOCK_PHRASES = ("could not set lock", "conflicting lock")
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Where one run reads and writes, from the flow's arguments over the settings."""
+
+    paths: list[Path]
+    warehouse: Path
+    reports: Path
+    fiscal_year: int | None
+    municipality: str | None
+    default_municipality: str
+    lock_timeout_s: float
+
+    @classmethod
+    def resolve(
+        cls,
+        settings: Settings,
+        paths: list[str] | None,
+        warehouse: str | None,
+        reports: str | None,
+        fiscal_year: int | None,
+        municipality: str | None,
+    ) -> RunTarget:
+        warehouse_path = Path(warehouse) if warehouse else settings.warehouse
+        return cls(
+            paths=[Path(p) for p in (paths or [str(settings.raw_dir)])],
+            warehouse=warehouse_path,
+            reports=Path(reports)
+            if reports
+            else (settings.reports_dir or warehouse_path.parent / "reports"),
+            fiscal_year=fiscal_year,
+            municipality=municipality,
+            default_municipality=settings.municipality,
+            lock_timeout_s=settings.lock_timeout_s,
+        )
+
+
+@dataclass(frozen=True)
+class SheetOutcome:
+    """What the run did with one sheet (the warehouse's LoadOutcome, plus the run's own cases)."""
+
+    source_file: str
+    status: str  # loaded | unchanged | fatal | failed | not_attempted
+    municipality: str | None = None
+    fiscal_year: int | None = None
+    n_projects: int = 0
+    n_kpis: int = 0
+    n_quarantined: int = 0
+    n_errors: int = 0
+    n_warnings: int = 0
+    message: str = ""
+
+    @classmethod
+    def from_load(cls, outcome: LoadOutcome) -> SheetOutcome:
+        return cls(
+            outcome.source_file,
+            outcome.status,
+            outcome.municipality,
+            outcome.fiscal_year,
+            outcome.n_projects,
+            outcome.n_kpis,
+            outcome.n_quarantined,
+            outcome.n_errors,
+            outcome.n_warnings,
+        )
+
+    @classmethod
+    def failed(cls, path: Path, exc: Exception) -> SheetOutcome:
+        """The warehouse could not take the sheet (after the retries): the run stops."""
+        return cls(str(path), "failed", message=str(exc).splitlines()[0] if str(exc) else "")
+
+    @classmethod
+    def not_attempted(cls, path: Path) -> SheetOutcome:
+        return cls(str(path), "not_attempted", message="倉庫が使えないため処理していません")
+
+    @property
+    def needs_attention(self) -> bool:
+        """A fatal sheet, errors in it, or a sheet the run could not load."""
+        return self.status in ("fatal", "failed", "not_attempted") or self.n_errors > 0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    """The sheet's content hash, as the readers compute it (the whole file's bytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def current_load(
+    warehouse: Path,
+    path: Path,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    lock_timeout_s: float,
+) -> SheetOutcome | None:
+    """The sheet's outcome if this very content is the current load of its year, else None.
+
+    Cheap: hashes the file and asks the warehouse read-only, nothing is parsed. A content that
+    was loaded and later superseded by another version is not current (it is loaded again).
+    Overrides (`--fiscal-year`, `--municipality`) must match the stored load to count.
+    Raises OSError (the file) or WarehouseError (the warehouse, e.g. locked).
+    """
+    sha256 = file_sha256(path)
+    if not warehouse.exists():
+        return None
+    query = (
+        "SELECT municipality, fiscal_year, n_projects, n_kpis, n_quarantined, n_errors, "
+        "n_warnings FROM sheets WHERE source_sha256 = ? AND status = 'current'"
+    )
+    params: list[object] = [sha256]
+    if fiscal_year is not None:
+        query += " AND fiscal_year = ?"
+        params.append(fiscal_year)
+    if municipality is not None:
+        query += " AND municipality = ?"
+        params.append(municipality)
+    with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
+        try:
+            row = con.execute(query, params).fetchone()
+        except duckdb.CatalogException:  # a warehouse file without tables yet
+            return None
+    if row is None:
+        return None
+    return SheetOutcome(str(path), "unchanged", *row)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: a warehouse locked by another process, or a file system hiccup.
+
+    A bad sheet (SheetFatal, validation) is never transient, nor is a file that is gone.
+    """
+    if isinstance(exc, WarehouseError):
+        text = f"{exc} {exc.__cause__ or ''}".lower()
+        return any(phrase in text for phrase in _LOCK_PHRASES)
+    if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError):
+        return False
+    return isinstance(exc, OSError)  # PermissionError (a file open in Excel), timeouts, NFS
+
+
+def wait_for_warehouse(path: Path, lock_timeout_s: float) -> None:
+    """Wait up to `lock_timeout_s` for another process to release the warehouse, then release it.
+
+    The command line calls this before starting a run, so that a second run fails early with
+    one clear line instead of after Prefect has started.
+    """
+    try:
+        with open_warehouse(path, lock_timeout_s=lock_timeout_s):
+            pass
+    except WarehouseError as exc:
+        if not is_transient(exc):
+            raise
+        raise WarehouseError(
+            f"{path}: 倉庫は別の処理 (取込など) が使用中です。{lock_timeout_s:g} 秒待ちましたが"
+            "解放されませんでした。その処理の終了後に再実行してください "
+            "(待ち時間は UKIHA_LOCK_TIMEOUT で変えられます)。"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The end of a run: every sheet's outcome, counts, and the texts that report them."""
+
+    run_id: str
+    flow_run_id: str | None
+    outcomes: tuple[SheetOutcome, ...]
+    reports_error: str | None = None  # the sheets are in, the HTML reports are not
+
+    @property
+    def counts(self) -> dict[str, int]:
+        by_status = Counter(o.status for o in self.outcomes)
+        return {
+            "sheets": len(self.outcomes),
+            **{status: by_status[status] for status in STATUS_JA},
+            "with_errors": sum(1 for o in self.outcomes if o.n_errors > 0),
+            "errors": sum(o.n_errors for o in self.outcomes),
+            "warnings": sum(o.n_warnings for o in self.outcomes),
+        }
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.reports_error is not None or any(o.needs_attention for o in self.outcomes)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the run stopped (the first sheet the warehouse could not take), if it did."""
+        return next((o.message for o in self.outcomes if o.status == "failed"), None)
+
+    def raise_if_failed(self) -> None:
+        """After the summary is out: fail the run if the warehouse or the reports failed."""
+        if self.failure is not None:
+            raise WarehouseError(self.failure)
+        if self.reports_error is not None:
+            raise ReportError(self.reports_error)
+
+    def headline(self) -> str:
+        """One Japanese line: what the run did, in counts."""
+        c = self.counts
+        parts = "、".join(f"{STATUS_JA[s]} {c[s]}" for s in STATUS_JA if c[s])
+        verdict = "要確認" if self.needs_attention else "問題なし"
+        return (
+            f"PDCA シート年次取込 ({verdict}): {c['sheets']} シート"
+            + (f" ({parts})" if parts else "")
+            + f"、エラー {c['errors']} 件、警告 {c['warnings']} 件。実行ID {self.run_id}"
+        )
+
+    def text(self) -> str:
+        """The headline and one line per sheet that needs attention (notification body)."""
+        lines = [self.headline()]
+        if self.reports_error:
+            lines.append(f"- レポートを作れませんでした: {self.reports_error}")
+        for o in self.outcomes:
+            if o.needs_attention:
+                fy = f"FY{o.fiscal_year}" if o.fiscal_year else "年度不明"
+                detail = f": {o.message}" if o.message else ""
+                lines.append(
+                    f"- {o.source_file} [{STATUS_JA[o.status]}] {fy} "
+                    f"エラー {o.n_errors} 件、警告 {o.n_warnings} 件{detail}"
+                )
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The run's summary artifact: the headline and a table of every sheet's outcome."""
+        head = "| シート | 結果 | 年度 | 事業 | KPI | 隔離 | エラー | 警告 | 備考 |"
+        rows = [
+            f"| `{_md(o.source_file)}` | {STATUS_JA[o.status]} ({o.status}) "
+            f"| {o.fiscal_year or '-'} | {o.n_projects} | {o.n_kpis} | {o.n_quarantined} "
+            f"| {o.n_errors} | {o.n_warnings} | {_md(o.message)} |"
+            for o in self.outcomes
+        ]
+        return "\n".join(
+            [
+                "# 年次取込の結果 (annual ingest)",
+                "",
+                self.headline(),
+                "",
+                *(
+                    [f"レポートを作れませんでした: {_md(self.reports_error)}", ""]
+                    if self.reports_error
+                    else []
+                ),
+                head,
+                "|---|---|---|---|---|---|---|---|---|",
+                *rows,
+            ]
+        )
+
+    def payload(self) -> dict[str, object]:
+        """The webhook's JSON body (`text` first, so chat webhooks show it as is)."""
+        return {
+            "text": self.text(),
+            "run_id": self.run_id,
+            "flow_run_id": self.flow_run_id,
+            "needs_attention": self.needs_attention,
+            "counts": self.counts,
+            "reports_error": self.reports_error,
+            "sheets": [o.as_dict() for o in self.outcomes],
+        }
+
+
+def _md(text: str) -> str:
+    """Table-cell safe: no pipes, no line breaks."""
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
