@@ -26,16 +26,16 @@ from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.tasks import Task
 
-from ukiha_pipeline.errors import SheetFatal, UkihaError, WarehouseError
+from ukiha_pipeline.errors import UkihaError, WarehouseError
 from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_markdown
 from ukiha_pipeline.notify import send_notifications
-from ukiha_pipeline.parsing import ParsedSheet, parse_grid
-from ukiha_pipeline.reading import Grid, read_grid
+from ukiha_pipeline.parsing import ParsedSheet
+from ukiha_pipeline.reading import Grid
 from ukiha_pipeline.reports import render_all
 from ukiha_pipeline.runs import RunSummary, RunTarget, SheetOutcome, current_load, is_transient
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, check_sheet, load_context
-from ukiha_pipeline.validation.run import fatal_failure
+from ukiha_pipeline.validation.run import parse_or_fatal, read_or_fatal
 from ukiha_pipeline.warehouse import LoadOutcome, load_result, open_warehouse
 
 SUMMARY_KEY = "annual-ingest-summary"
@@ -69,21 +69,20 @@ def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
 
 
 @task(cache_policy=NO_CACHE)
-def read_sheet(path: Path) -> Grid:
-    """No retries: check_unchanged has just read the file (retrying an OSError); the reader
-    turns an OSError into an unreadable_file fatal, which is a verdict on the sheet."""
-    return read_grid(path)
+def read_sheet(path: Path, ctx: RulesContext) -> Grid | ValidationResult:
+    """No retries: check_unchanged has just read the file (retrying an OSError). A file that
+    cannot be read is a verdict on the sheet, returned as its fatal result (no traceback)."""
+    return read_or_fatal(path, ctx)
 
 
 @task(cache_policy=NO_CACHE)
-def parse_sheet(
-    grid: Grid, fiscal_year: int | None, municipality: str | None, default_municipality: str
-) -> ParsedSheet:
-    return parse_grid(
+def parse_sheet(grid: Grid, ctx: RulesContext, target: RunTarget) -> ParsedSheet | ValidationResult:
+    return parse_or_fatal(
         grid,
-        fiscal_year=fiscal_year,
-        municipality=municipality,
-        default_municipality=default_municipality,
+        ctx,
+        fiscal_year=target.fiscal_year,
+        municipality=target.municipality,
+        default_municipality=target.default_municipality,
     )
 
 
@@ -163,15 +162,9 @@ def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) 
             unchanged = None  # the reader reports the file as unreadable_file
         if unchanged is not None:
             return unchanged
-        try:
-            grid = read_sheet(path)
-            sheet = parse_sheet(
-                grid, target.fiscal_year, target.municipality, target.default_municipality
-            )
-        except SheetFatal as exc:
-            result = ValidationResult(str(path), None, None, (fatal_failure(exc, ctx),))
-        else:
-            result = validate_sheet(sheet, ctx)
+        grid = read_sheet(path, ctx)
+        sheet = parse_sheet(grid, ctx, target) if isinstance(grid, Grid) else grid
+        result = validate_sheet(sheet, ctx) if isinstance(sheet, ParsedSheet) else sheet
         outcome = load_sheet(result, ctx, target.warehouse, run_id, target.lock_timeout_s)
     except WarehouseError as exc:  # still locked after the retries, or a failed write
         return SheetOutcome.failed(path, exc)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
-from great_tables import GT
+from great_tables import GT, loc
 
-from ukiha_pipeline.reports import _page
+from ukiha_pipeline.reports import _cells, _page
 from ukiha_pipeline.reports._format import (
     LEVEL_LABELS,
+    MISSING,
     RATINGS,
     fiscal_year_label,
-    format_quantity,
+    format_as_written,
     format_timestamp,
     format_year,
     is_missing,
     legend_note,
-    on_track_mark,
-    rating_label,
     short_sha,
 )
+from ukiha_pipeline.reports._validation import validation_filename
 
 
 @dataclass(frozen=True)
@@ -69,24 +70,39 @@ def annual_pages(con: duckdb.DuckDBPyConnection) -> list[AnnualPage]:
     return pages
 
 
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("policies", "基本方針別の進捗状況"),
+    ("measures", "施策別の進捗状況"),
+    ("kpis", "KPI(重要業績評価指標)"),
+    ("departments", "担当課別の進捗状況"),
+)
+
+
 def render_annual(
-    con: duckdb.DuckDBPyConnection, annual: AnnualPage, legend: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    annual: AnnualPage,
+    legend: Mapping[str, str],
+    *,
+    fingerprint: str | None = None,
 ) -> str:
     params = {"m": annual.municipality, "fy": annual.fiscal_year}
     sources = _sources(con, params)
     source_note = "出典: " + " / ".join(sources) if sources else "出典: —"
+    titles = dict(SECTIONS)
+    facts, links = _sheet_facts(con, params)
     parts = [
-        _page.facts(_sheet_facts(con, params)),
-        _page.heading("基本方針別の進捗状況"),
+        _page.facts(facts, html_items=links),
+        _page.toc(SECTIONS),
+        _page.heading(titles["policies"], anchor="policies"),
         _policy_table(con, params, legend, source_note, "annual-policies"),
-        _page.heading("施策別の進捗状況"),
+        _page.heading(titles["measures"], anchor="measures"),
         _measure_table(con, params, legend, source_note, "annual-measures"),
-        _page.heading("KPI(重要業績評価指標)"),
+        _page.heading(titles["kpis"], anchor="kpis"),
         _kpi_table(con, params, source_note, "annual-kpis"),
-        _page.heading("担当課別の進捗状況"),
+        _page.heading(titles["departments"], anchor="departments"),
         _department_table(con, params, legend, source_note, "annual-departments"),
     ]
-    return _page.page(annual.title, parts)
+    return _page.page(annual.title, parts, fingerprint=fingerprint)
 
 
 def _sources(con: duckdb.DuckDBPyConnection, params: Mapping[str, object]) -> list[str]:
@@ -103,25 +119,41 @@ def _sources(con: duckdb.DuckDBPyConnection, params: Mapping[str, object]) -> li
 
 def _sheet_facts(
     con: duckdb.DuckDBPyConnection, params: Mapping[str, object]
-) -> list[tuple[str, str | None]]:
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, _page.SafeHtml]]]:
     rows = con.execute(
         """
-        SELECT source_file, n_projects, n_kpis, n_errors, n_warnings, n_quarantined,
-               epoch_us(ingested_at)
+        SELECT source_file, source_sha256, run_id, n_projects, n_kpis, n_errors, n_warnings,
+               n_quarantined, epoch_us(ingested_at)
         FROM sheets WHERE municipality = $m AND fiscal_year = $fy AND status = 'current'
         ORDER BY source_file, source_sha256
         """,
         params,
     ).fetchall()
     items: list[tuple[str, str | None]] = []
-    for file, n_projects, n_kpis, n_errors, n_warnings, n_quarantined, ingested in rows:
+    links: list[tuple[str, _page.SafeHtml]] = []
+    for (
+        file, sha, run_id, n_projects, n_kpis, n_errors, n_warnings, n_quarantined, ingested,
+    ) in rows:  # fmt: skip
         items += [
             ("シート", file),
+            ("SHA-256", sha),
+            ("実行ID", run_id),
             ("取込日時", format_timestamp(ingested)),
             ("件数", f"事業 {n_projects:,} 件、KPI {n_kpis:,} 件"),
-            ("検証", f"エラー {n_errors:,} 件(隔離 {n_quarantined:,} 行)、警告 {n_warnings:,} 件"),
         ]
-    return items
+        links.append(
+            (
+                "検証",
+                _cells.link(
+                    validation_filename(file),
+                    f"エラー {n_errors:,} 件(隔離 {n_quarantined:,} 行)、警告 {n_warnings:,} 件",
+                ),
+            )
+        )
+    return items, links
+
+
+_COUNT_COLS = [r.lower() for r in RATINGS]
 
 
 def _rating_sums(alias: str) -> str:
@@ -133,17 +165,62 @@ def _rating_sums(alias: str) -> str:
     return ", ".join([*cols, f"coalesce(sum({alias}.n), 0)::BIGINT AS total"])
 
 
-def _rating_columns(gt: GT, legend: Mapping[str, str], first: str) -> GT:
-    """Label the A-E count columns with the legend and give them thousands separators."""
-    labels = {r.lower(): rating_label(r, legend) for r in RATINGS}
-    count_cols = [*labels, "total"]
+def _with_distribution(df: pd.DataFrame, legend: Mapping[str, str]) -> pd.DataFrame:
+    """Add the coloured A-E bar (`dist`) and, when some projects have no rating, `unrated`."""
+    df = df.copy()
+    df["unrated"] = df["total"] - df[_COUNT_COLS].sum(axis=1)
+    df["dist"] = [
+        _cells.distribution(dict(zip(RATINGS, counts, strict=True)), legend)
+        for counts in df[_COUNT_COLS].itertuples(index=False, name=None)
+    ]
+    return df
+
+
+def _rating_columns(gt: GT, legend: Mapping[str, str], first: str, *, unrated: bool = False) -> GT:
+    """Label the A-E count columns, the bar and the total; the legend is the footnote."""
+    labels = {r.lower(): r for r in RATINGS}
+    count_cols = [*labels, *(["unrated"] if unrated else []), "total"]
+    extra = {"unrated": "評価なし"} if unrated else {}
     return (
-        gt.cols_label(cases={**labels, "total": "計"})
-        .tab_spanner(label="進捗状況(事業数)", columns=count_cols)
+        gt.cols_label(cases={**labels, **extra, "total": "計", "dist": "分布"})
+        .tab_spanner(label="進捗状況(事業数)", columns=[*count_cols, "dist"], id="ratings")
         .fmt_integer(columns=count_cols)
         .cols_align(align="right", columns=count_cols)
-        .cols_align(align="left", columns=first)
+        .cols_align(align="left", columns=[first, "dist"])
+        .tab_footnote(legend_note(legend), locations=loc.spanner_labels(ids=["ratings"]))
     )
+
+
+def _count_table(
+    df: pd.DataFrame,
+    legend: Mapping[str, str],
+    first: str,
+    first_label: str,
+    table_id: str,
+    notes: list[str],
+    groupname_col: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> _page.SafeHtml:
+    """Counts per rating, the bar, and `extra` HTML columns (name → label) after them."""
+    extra = dict(extra or {})
+    df = _with_distribution(df, legend)
+    unrated = bool((df["unrated"] > 0).any())
+    cols = [
+        *([groupname_col] if groupname_col else []),
+        first,
+        *_COUNT_COLS,
+        *(["unrated"] if unrated else []),
+        "total",
+        "dist",
+        *extra,
+    ]
+    gt = GT(df[cols], id=table_id, groupname_col=groupname_col).cols_label(
+        cases={first: first_label, **extra}
+    )
+    gt = _rating_columns(gt, legend, first, unrated=unrated)
+    for note in notes:
+        gt = gt.tab_source_note(note)
+    return _page.table(gt, html_columns=["dist", *extra])
 
 
 def _policy_table(
@@ -176,13 +253,9 @@ def _policy_table(
     df["policy"] = [
         _numbered(no, title) for no, title in zip(df["policy_no"], df["title"], strict=True)
     ]
-    totals = {c: int(df[c].sum()) for c in [r.lower() for r in RATINGS] + ["total"]}
+    totals = {c: int(df[c].sum()) for c in [*_COUNT_COLS, "total"]}
     df = pd.concat([df, pd.DataFrame([{"policy": "合計", **totals}])], ignore_index=True)
-    df = df[["policy", *[r.lower() for r in RATINGS], "total"]]
-    gt = GT(df, id=table_id).cols_label(policy="基本方針")
-    gt = _rating_columns(gt, legend, "policy")
-    gt = gt.tab_source_note(legend_note(legend)).tab_source_note(source_note)
-    return _page.table(gt)
+    return _count_table(df, legend, "policy", "基本方針", table_id, [source_note])
 
 
 def _measure_table(
@@ -227,11 +300,9 @@ def _measure_table(
     df["measure"] = [
         _numbered(no, title) for no, title in zip(df["measure_no"], df["title"], strict=True)
     ]
-    df = df[["group", "measure", *[r.lower() for r in RATINGS], "total"]]
-    gt = GT(df, id=table_id, groupname_col="group").cols_label(measure="施策")
-    gt = _rating_columns(gt, legend, "measure")
-    gt = gt.tab_source_note(legend_note(legend)).tab_source_note(source_note)
-    return _page.table(gt)
+    return _count_table(
+        df, legend, "measure", "施策", table_id, [source_note], groupname_col="group"
+    )
 
 
 def _kpi_table(
@@ -243,11 +314,13 @@ def _kpi_table(
     rows = con.execute(
         """
         SELECT v.policy_no, pol.title AS policy_title, v.level, v.measure_no, v.name,
-               v.baseline_value, coalesce(k.baseline_unit, v.unit) AS baseline_unit,
-               v.target_value, coalesce(k.target_unit, v.unit) AS target_unit,
-               v.latest_value, coalesce(k.latest_unit, v.unit) AS latest_unit,
-               v.latest_year, v.latest_year_kind, k.latest_year_range,
-               v.progress, v.on_track
+               k.definition,
+               v.baseline_value, coalesce(k.baseline_unit, v.unit), k.raw_baseline,
+               k.baseline_note,
+               v.target_value, coalesce(k.target_unit, v.unit), k.raw_target, k.target_note,
+               v.latest_value, coalesce(k.latest_unit, v.unit), k.raw_latest, k.latest_note,
+               v.latest_year, v.latest_year_kind, k.latest_year_range, v.latest_is_stale,
+               v.progress, v.elapsed_share, v.on_track
         FROM v_kpi_progress v
         JOIN kpis k USING (municipality, fiscal_year, kpi_key)
         LEFT JOIN policies pol
@@ -262,25 +335,31 @@ def _kpi_table(
         return _page.paragraph("この年度のKPIはありません。", css_class="note")
     records = []
     for (
-        policy_no, policy_title, level, measure_no, name,
-        baseline, baseline_unit, target, target_unit, latest, latest_unit,
-        latest_year, latest_kind, latest_range, progress, on_track,
+        policy_no, policy_title, level, measure_no, name, definition,
+        baseline, baseline_unit, raw_baseline, baseline_note,
+        target, target_unit, raw_target, target_note,
+        latest, latest_unit, raw_latest, latest_note,
+        latest_year, latest_kind, latest_range, stale, progress, elapsed, on_track,
     ) in rows:  # fmt: skip
         records.append(
             {
                 "group": f"基本方針{_numbered(policy_no, policy_title)}",
                 "level": LEVEL_LABELS.get(level, level)
                 + (f"{measure_no}" if level == "measure" and measure_no is not None else ""),
-                "name": name,
-                "baseline": format_quantity(baseline, baseline_unit),
-                "target": format_quantity(target, target_unit),
-                "latest": format_quantity(latest, latest_unit),
-                "latest_year": format_year(latest_year, latest_kind, latest_range),
-                "progress": progress,
-                "on_track": on_track_mark(on_track),
+                "name": _cells.with_note(name, definition),
+                "baseline": _value_cell(baseline, baseline_unit, raw_baseline, baseline_note),
+                "target": _value_cell(target, target_unit, raw_target, target_note),
+                "latest": _value_cell(latest, latest_unit, raw_latest, latest_note),
+                "latest_year": _cells.with_note(
+                    format_year(latest_year, latest_kind, latest_range),
+                    "前年度以前の値" if stale else None,
+                ),
+                "progress": _cells.progress(progress, elapsed, on_track),
+                "on_track": _cells.on_track(on_track),
             }
         )
     df = pd.DataFrame.from_records(records)
+    html_cols = [c for c in df.columns if c not in ("group", "level")]
     gt = (
         GT(df, id=table_id, groupname_col="group")
         .cols_label(
@@ -291,18 +370,35 @@ def _kpi_table(
             latest="最新値",
             latest_year="時点",
             progress="進捗率",
-            on_track="順調",
+            on_track="判定",
         )
-        .fmt_percent(columns="progress", decimals=1)
-        .cols_align(align="right", columns=["baseline", "target", "latest", "progress"])
+        .cols_align(align="right", columns=["baseline", "target", "latest"])
         .cols_align(align="center", columns="on_track")
         .tab_source_note(
-            "進捗率 = (最新値 − 現状値) ÷ (目標値 − 現状値)。"
-            "順調: ○ 進捗率が最新値の時点までの戦略期間の経過割合以上、× 未満、— 判定できない。"
+            "進捗率 = (最新値 − 現状値) ÷ (目標値 − 現状値)。棒の縦線は、最新値の時点までに"
+            "経過した戦略期間(令和3〜7年度)の割合です。"
+        )
+        .tab_source_note(
+            "判定: ○ 進捗率が経過割合以上(順調)、× 経過割合未満(遅れ)、"
+            "— 判定できない(値がない、または時点が戦略期間より前)。"
+        )
+        .tab_source_note(
+            "値はシートの書き方(万・千などの単位)で示し、桁区切りを付けています。"
+            "シートに書かれたままの値は、値の上にポインターを置くと表示されます。"
         )
         .tab_source_note(source_note)
     )
-    return _page.table(gt)
+    return _page.table(gt, html_columns=html_cols)
+
+
+def _value_cell(
+    value: float | None, unit: str | None, raw: str | None, note: str | None
+) -> _page.SafeHtml:
+    """A KPI value as the sheet scaled it (`240万人`), its note below, the raw text on hover."""
+    shown = format_as_written(value, unit, raw)
+    if shown is None:
+        shown = raw if raw and not is_missing(raw) else None  # 集計中: show what was written
+    return _cells.with_note(shown, note, title=raw)
 
 
 def _department_table(
@@ -312,6 +408,8 @@ def _department_table(
     source_note: str,
     table_id: str,
 ) -> _page.SafeHtml:
+    """Rating counts per department, each with the list of its projects and their ratings
+    (folded: a click on 事業一覧 opens it; no script)."""
     df = con.execute(
         """
         SELECT department, n_a AS a, n_b AS b, n_c AS c, n_d AS d, n_e AS e,
@@ -324,14 +422,62 @@ def _department_table(
     ).df()
     if df.empty:
         return _page.paragraph("この年度の担当課はありません。", css_class="note")
-    gt = GT(df, id=table_id).cols_label(department="担当課")
-    gt = _rating_columns(gt, legend, "department")
-    gt = (
-        gt.tab_source_note(legend_note(legend))
-        .tab_source_note("複数の課が担当する事業は、それぞれの課に数えています。")
-        .tab_source_note(source_note)
+    projects = _department_projects(con, params, legend)
+    df["projects"] = [projects.get(d, _cells.text(None)) for d in df["department"]]
+    notes = [
+        "事業一覧: 進捗状況、方針-施策-取組の番号、事業内容(括弧内は担当の係)。"
+        "事業化が × の事業には「事業化 ×」と示しています。",
+        "複数の課が担当する事業は、それぞれの課に数えています。",
+        source_note,
+    ]
+    return _count_table(
+        df, legend, "department", "担当課", table_id, notes, extra={"projects": "事業一覧"}
     )
-    return _page.table(gt)
+
+
+def _department_projects(
+    con: duckdb.DuckDBPyConnection, params: Mapping[str, object], legend: Mapping[str, str]
+) -> dict[str, _page.SafeHtml]:
+    rows = con.execute(
+        """
+        SELECT d.department, string_agg(DISTINCT d.section, ' ' ORDER BY d.section),
+               p.policy_no, p.measure_no, p.submeasure_no, p.content, p.commercialized,
+               p.raw_flag, p.rating, p.raw_rating, p.seq, p.project_key
+        FROM project_departments d
+        JOIN projects p USING (municipality, fiscal_year, project_key)
+        WHERE d.municipality = $m AND d.fiscal_year = $fy
+        GROUP BY ALL
+        ORDER BY d.department, p.policy_no, p.measure_no, p.submeasure_no, p.seq, p.project_key
+        """,
+        params,
+    ).fetchall()
+    items: dict[str, list[str]] = {}
+    for (
+        department, sections, policy_no, measure_no, sub_no, content,
+        commercialized, raw_flag, rating, raw_rating, _seq, _key,
+    ) in rows:  # fmt: skip
+        flag = _flag_text(commercialized, raw_flag)
+        line = (
+            f"{_cells.chip(rating if rating else raw_rating, legend)} "
+            f'<span class="place">{policy_no}-{measure_no}-{sub_no}</span> '
+            f"{html.escape(content)}"
+            + (f'<span class="na">({html.escape(sections)})</span>' if sections else "")
+            + (f' <span class="stop">事業化 {html.escape(flag)}</span>' if flag != "○" else "")
+        )
+        items.setdefault(department, []).append(f"<li>{line}</li>")
+    return {
+        department: _page.SafeHtml(
+            f"<details><summary>事業一覧({len(lines):,})</summary>"
+            f'<ul class="plist">{"".join(lines)}</ul></details>'
+        )
+        for department, lines in items.items()
+    }
+
+
+def _flag_text(commercialized: bool | None, raw_flag: str | None) -> str:
+    if commercialized is None or is_missing(commercialized):
+        return raw_flag if raw_flag else MISSING
+    return "○" if commercialized else "×"
 
 
 def _numbered(no: float | None, title: str | float | None) -> str:

@@ -7,6 +7,8 @@ text is escaped later, by great-tables or by `_page`.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -24,8 +26,12 @@ DEFAULT_RATING_LEGEND: Mapping[str, str] = {
     "E": "未実施・中止",
 }
 
-#: Background colours of the ratings (green to red); text colour is chosen by great-tables.
+#: Background colours of the ratings (green to red) and the text colour readable on each.
 RATING_PALETTE: tuple[str, ...] = ("#2e7d32", "#9ccc65", "#fff176", "#ffb74d", "#e57373")
+RATING_TEXT: tuple[str, ...] = ("#ffffff", "#1b1b1b", "#1b1b1b", "#1b1b1b", "#1b1b1b")
+
+#: Multipliers a sheet may write before the unit (DESIGN §2: folded into the number on load).
+MULTIPLIERS: Mapping[str, float] = {"万": 10_000.0, "千": 1_000.0, "億": 100_000_000.0}
 
 #: Severities in report order, with their headings.
 SEVERITY_LABELS: Mapping[str, str] = {
@@ -82,6 +88,30 @@ def format_quantity(value: float | None, unit: str | None) -> str | None:
     return f"{number}{unit or ''}"
 
 
+_FIRST_QUANTITY = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?\s*([万千億])?")
+
+
+def written_multiplier(raw: str | None) -> str | None:
+    """The multiplier (万, 千, 億) the sheet wrote after the first number: `240万人` → `万`."""
+    if not raw or is_missing(raw):
+        return None
+    found = _FIRST_QUANTITY.search(unicodedata.normalize("NFKC", raw))
+    return found.group(1) if found else None
+
+
+def format_as_written(value: float | None, unit: str | None, raw: str | None) -> str | None:
+    """A value in the scale the sheet used: `2398000, 円, "2,398千円"` → `2,398千円`.
+
+    The number is the normalised one (thousands separators, half-width digits); only the
+    multiplier the sheet wrote (万, 千, 億) is kept, so readers see what they typed.
+    """
+    multiplier = written_multiplier(raw)
+    if multiplier is None or is_missing(value) or value is None:
+        return format_quantity(value, unit)
+    scaled = round(value / MULTIPLIERS[multiplier], 6)
+    return f"{format_number(scaled)}{multiplier}{unit or ''}"
+
+
 def format_year(year: int | None, kind: str | None, range_text: str | None = None) -> str | None:
     """`2021, fiscal` → `2021年度`; `2017, calendar, 平成25～29年` → `2017年（平成25～29年）`."""
     if year is None or is_missing(year):
@@ -107,9 +137,16 @@ def fiscal_year_label(fiscal_year: int) -> str:
 
 def on_track_mark(on_track: bool | None) -> str:
     """○ on track, × behind, — cannot be judged."""
-    if is_missing(on_track):
+    if on_track is None or is_missing(on_track):
         return MISSING
     return "○" if on_track else "×"
+
+
+def format_percent(share: float | None, decimals: int = 1) -> str | None:
+    """`0.549` → `54.9%`; missing → None."""
+    if share is None or is_missing(share):
+        return None
+    return f"{share * 100:,.{decimals}f}%".replace("-", _MINUS)
 
 
 def format_timestamp(epoch_us: int | None) -> str | None:

@@ -9,13 +9,12 @@ import duckdb
 import pandas as pd
 from great_tables import GT
 
-from ukiha_pipeline.reports import _page
+from ukiha_pipeline.reports import _cells, _page
 from ukiha_pipeline.reports._format import (
     SEVERITY_LABELS,
     STATUS_LABELS,
     fiscal_year_label,
     format_timestamp,
-    short_sha,
 )
 
 #: Failure columns shown, with their labels (worksheet only when a workbook has one).
@@ -25,10 +24,11 @@ _FAILURE_COLUMNS: dict[str, str] = {
     "column": "列",
     "check": "チェック",
     "value": "値",
-    "message": "内容",
-    "hint": "対処",
+    "message": "内容と対処",
     "row_text": "元の行",
 }
+
+_SEVERITY_SHORT: dict[str, str] = {"fatal": "致命的", "error": "エラー", "warning": "警告"}
 
 #: How a tab (a cell boundary of the sheet) shows in the original row.
 TAB_MARK = " ⇥ "
@@ -85,6 +85,11 @@ def sheet_stem(source_file: str) -> str:
     return PurePosixPath(source_file.replace("\\", "/")).stem
 
 
+def validation_filename(source_file: str) -> str:
+    """The report of a sheet file: `data/raw/r3.txt` → `validation_r3.html` (DESIGN §6)."""
+    return f"validation_{_page.file_name_part(sheet_stem(source_file))}.html"
+
+
 def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
     """One page per sheet file stem found in `validation_failures` or `sheets`.
 
@@ -136,13 +141,15 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
     for row in rows:
         run = LatestRun(*row)
         stem = sheet_stem(run.source_file)
-        filename = f"validation_{_page.file_name_part(stem)}.html"
+        filename = validation_filename(run.source_file)
         by_name.setdefault(filename, (stem, []))[1].append(run)
     pages = [ValidationPage(stem, name, tuple(runs)) for name, (stem, runs) in by_name.items()]
     return sorted(pages, key=lambda p: (-(p.fiscal_year or 0), p.filename))
 
 
-def render_validation(con: duckdb.DuckDBPyConnection, page: ValidationPage) -> str:
+def render_validation(
+    con: duckdb.DuckDBPyConnection, page: ValidationPage, *, fingerprint: str | None = None
+) -> str:
     parts: list[_page.SafeHtml] = [
         _page.paragraph(
             "シートを検証した最新の実行で見つかった問題です。"
@@ -158,8 +165,9 @@ def render_validation(con: duckdb.DuckDBPyConnection, page: ValidationPage) -> s
             parts.append(_page.paragraph("問題は見つかりませんでした。", css_class="empty"))
         else:
             table_id = f"validation-{i}" if len(page.runs) > 1 else "validation"
+            parts.append(_check_summary(con, run, f"{table_id}-checks"))
             parts.append(_failure_table(con, run, table_id))
-    return _page.page(page.title, parts)
+    return _page.page(page.title, parts, fingerprint=fingerprint)
 
 
 def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str, str | None]]:
@@ -175,10 +183,10 @@ def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str
     elif sheet is None:
         loaded = "読み込まれていません"
     else:
-        sheet_run, status, sha, municipality, ingested = sheet
+        sheet_run, status, _sha, municipality, ingested = sheet
         loaded = (
             f"{municipality} {STATUS_LABELS.get(status, status)}"
-            f"(sha256 {short_sha(sha)}、実行ID {sheet_run}、取込 {format_timestamp(ingested)})"
+            f"(実行ID {sheet_run}、取込 {format_timestamp(ingested)})"
         )
     return [
         ("シート", run.source_file),
@@ -190,13 +198,51 @@ def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str
             "件数",
             f"致命的 {run.n_fatal:,} 件、エラー {run.n_error:,} 件、警告 {run.n_warning:,} 件",
         ),
+        ("SHA-256", sheet[2] if sheet is not None else _failure_sha(con, run)),
     ]
+
+
+def _failure_sha(con: duckdb.DuckDBPyConnection, run: LatestRun) -> str | None:
+    row = con.execute(
+        "SELECT max(source_sha256) FROM validation_failures WHERE source_file = $f AND run_id = $r",
+        {"f": run.source_file, "r": run.run_id},
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _check_summary(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str) -> _page.SafeHtml:
+    """How many failures of each check, with what to do: the overview before the details."""
+    df: pd.DataFrame = con.execute(
+        """
+        SELECT severity, "check", count(*) AS n, min(line) AS first_line,
+               arg_min(hint, coalesce(line, 0)) AS hint
+        FROM validation_failures
+        WHERE source_file = $f AND run_id = $r
+        GROUP BY severity, "check"
+        ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, n DESC,
+                 "check"
+        """,
+        {"f": run.source_file, "r": run.run_id},
+    ).df()
+    df["severity"] = df["severity"].map(lambda s: _SEVERITY_SHORT.get(s, s))
+    df["first_line"] = df["first_line"].astype("Int64")
+    gt = (
+        GT(df, id=table_id)
+        .cols_label(
+            severity="重大度", check="チェック", n="件数", first_line="最初の行", hint="対処"
+        )
+        .fmt_integer(columns="n")
+        .fmt_integer(columns="first_line", use_seps=False)
+        .cols_align(align="right", columns=["n", "first_line"])
+    )
+    return _page.table(gt)
 
 
 def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str) -> _page.SafeHtml:
     df: pd.DataFrame = con.execute(
         """
-        SELECT severity, line, worksheet, "column", "check", value, message, hint, row_text
+        SELECT severity, line, worksheet, "column", "check", value, message, hint, waived,
+               row_text
         FROM validation_failures
         WHERE source_file = $f AND run_id = $r
         ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
@@ -209,6 +255,10 @@ def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str
         lambda t: t.replace("\t", TAB_MARK) if isinstance(t, str) else t
     )
     df["line"] = df["line"].astype("Int64")
+    df["message"] = [
+        _cells.with_note(message, _what_to_do(hint, waived))
+        for message, hint, waived in zip(df["message"], df["hint"], df["waived"], strict=True)
+    ]
     labels = {c: label for c, label in _FAILURE_COLUMNS.items() if c != "worksheet"}
     if df["worksheet"].notna().any():
         labels = dict(_FAILURE_COLUMNS)
@@ -221,10 +271,20 @@ def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str
         .fmt_integer(columns="line", use_seps=False)
         .cols_align(align="right", columns="line")
         .cols_align(align="left", columns=[c for c in labels if c != "line"])
+        .tab_source_note("内容の下の行は、対処のしかたです。")
         .tab_source_note(
             "行: テキストファイルの行番号、またはブックの行番号。"
             f"元の行の「{TAB_MARK.strip()}」はタブ(セルの区切り)です。"
         )
         .tab_source_note(f"出典: {run.source_file}(実行ID {run.run_id})")
     )
-    return _page.table(gt)
+    return _page.table(gt, html_columns=["message"])
+
+
+def _what_to_do(hint: object, waived: object) -> str | None:
+    lines = []
+    if isinstance(hint, str) and hint:
+        lines.append(f"→ {hint}")
+    if isinstance(waived, str) and waived:
+        lines.append(f"許容済み: {waived}")
+    return " ".join(lines) or None

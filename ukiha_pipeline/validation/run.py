@@ -64,10 +64,9 @@ def validate_path(
     lang: str = "ja",
 ) -> ValidationResult:
     """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure."""
-    try:
-        grid = read_grid(path)
-    except SheetFatal as exc:
-        return ValidationResult(str(path), None, None, (fatal_failure(exc, ctx, lang),))
+    grid = read_or_fatal(path, ctx, lang=lang)
+    if isinstance(grid, ValidationResult):
+        return grid
     return validate_grid(
         grid,
         ctx,
@@ -87,8 +86,41 @@ def validate_grid(
     default_municipality: str = "うきは市",
     lang: str = "ja",
 ) -> ValidationResult:
+    sheet = parse_or_fatal(
+        grid,
+        ctx,
+        fiscal_year=fiscal_year,
+        municipality=municipality,
+        default_municipality=default_municipality,
+        lang=lang,
+    )
+    if isinstance(sheet, ValidationResult):
+        return sheet
+    return check_sheet(sheet, ctx, lang=lang)
+
+
+def read_or_fatal(
+    path: str | Path, ctx: RulesContext, *, lang: str = "ja"
+) -> Grid | ValidationResult:
+    """The grid, or the fatal result (unreadable_file) that a bad file is."""
     try:
-        sheet = parse_grid(
+        return read_grid(path)
+    except SheetFatal as exc:
+        return ValidationResult(str(path), None, None, (fatal_failure(exc, ctx, lang),))
+
+
+def parse_or_fatal(
+    grid: Grid,
+    ctx: RulesContext,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    default_municipality: str = "うきは市",
+    lang: str = "ja",
+) -> ParsedSheet | ValidationResult:
+    """The parsed sheet, or the fatal result (unrecognized_layout, fiscal_year_missing)."""
+    try:
+        return parse_grid(
             grid,
             fiscal_year=fiscal_year,
             municipality=municipality,
@@ -98,7 +130,6 @@ def validate_grid(
         return ValidationResult(
             grid.source_file, grid.sha256, None, (fatal_failure(exc, ctx, lang),), notes=grid.notes
         )
-    return check_sheet(sheet, ctx, lang=lang)
 
 
 def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> ValidationResult:
