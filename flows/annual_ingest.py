@@ -126,9 +126,11 @@ def publish_artifacts(result: ValidationResult) -> None:
 
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
-def render_reports(warehouse: Path, out_dir: Path, lock_timeout_s: float) -> list[Path]:
+def render_reports(
+    warehouse: Path, out_dir: Path, lock_timeout_s: float, legend: dict[str, str]
+) -> list[Path]:
     with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
-        return render_all(con, out_dir)
+        return render_all(con, out_dir, rating_legend=legend)
 
 
 @task(cache_policy=NO_CACHE)
@@ -180,10 +182,12 @@ def start_progress(n_sheets: int) -> UUID:
     )
 
 
-def render_step(target: RunTarget) -> str | None:
+def render_step(target: RunTarget, ctx: RulesContext) -> str | None:
     """Re-render the reports; a failure goes into the run's summary (returned), not lost."""
     try:
-        written = render_reports(target.warehouse, target.reports, target.lock_timeout_s)
+        written = render_reports(
+            target.warehouse, target.reports, target.lock_timeout_s, ctx.rules.legend()
+        )
     except UkihaError as exc:
         return str(exc)
     get_run_logger().info("reports: %d files in %s", len(written), target.reports)
@@ -238,7 +242,7 @@ def annual_ingest(
         log_outcome(outcome, i, len(sheets))
         outcomes.append(outcome)
         update_progress_artifact(progress, 100.0 * i / len(sheets))
-    reports_error = None if stopped else render_step(target)
+    reports_error = None if stopped else render_step(target, ctx)
     flow_run_id = str(flow_run.id) if flow_run.id else None
     summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error)
     publish_summary(summary)

@@ -172,15 +172,22 @@ def report(
     warehouse: WarehouseOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="report folder")] = None,
     fiscal_year: FiscalYearOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="rewrite every page, even those whose data is unchanged")
+    ] = False,
 ) -> None:
     """Re-render the HTML reports from the warehouse."""
     from ukiha_pipeline.reports import render_all
+    from ukiha_pipeline.validation.reference import load_rules
     from ukiha_pipeline.warehouse import open_warehouse
 
     settings = _settings(warehouse)
     out_dir = out or settings.reports
+    legend = load_rules(settings.rules_file).legend()
     with open_warehouse(settings.warehouse, read_only=True) as con:
-        written = render_all(con, out_dir, fiscal_year=fiscal_year)
+        written = render_all(
+            con, out_dir, fiscal_year=fiscal_year, rating_legend=legend, force=force
+        )
     for p in written:
         typer.echo(str(p))
 

@@ -30,6 +30,10 @@ class Rules:
     def severity_of(self, check: str) -> str:
         return self.severity[check]
 
+    def legend(self, lang: str = "ja") -> dict[str, str]:
+        """Rating → its wording, for reports (`A` → `順調`)."""
+        return {r: words.get(lang, words.get("ja", r)) for r, words in self.ratings.items()}
+
 
 def load_rules(path: Path) -> Rules:
     try:
