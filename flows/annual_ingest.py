@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -25,21 +25,37 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.tasks import Task
+from prefect.utilities.annotations import quote
 
 from ukiha_pipeline.errors import UkihaError, WarehouseError
-from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_markdown
+from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_line, summary_markdown
 from ukiha_pipeline.notify import send_notifications
 from ukiha_pipeline.parsing import ParsedSheet
 from ukiha_pipeline.reading import Grid
 from ukiha_pipeline.reports import render_all
-from ukiha_pipeline.runs import RunSummary, RunTarget, SheetOutcome, current_load, is_transient
+from ukiha_pipeline.runs import (
+    RunSummary,
+    RunTarget,
+    SheetOutcome,
+    current_load,
+    current_loads,
+    file_sha256,
+    is_transient,
+)
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, check_sheet, load_context
-from ukiha_pipeline.validation.run import parse_or_fatal, read_or_fatal
-from ukiha_pipeline.warehouse import LoadOutcome, load_result, open_warehouse
+from ukiha_pipeline.validation.run import parse_or_fatal, read_or_fatal, validate_paths
+from ukiha_pipeline.warehouse import LoadOutcome, load_result, load_results, open_warehouse
+
+T = TypeVar("T")
 
 SUMMARY_KEY = "annual-ingest-summary"
 PROGRESS_KEY = "annual-ingest-progress"
+
+
+def as_is(value: T) -> T:
+    """A task argument Prefect passes on without walking through it (`quote`); typed as is."""
+    return cast(T, quote(value))
 
 
 def retry_if_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -66,6 +82,55 @@ def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
         municipality=target.municipality,
         lock_timeout_s=target.lock_timeout_s,
     )
+
+
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def check_unchanged_batch(paths: list[Path], target: RunTarget) -> list[SheetOutcome | None]:
+    """`check_unchanged` for a batch, with one read-only open of the warehouse. A file that
+    cannot be hashed is not unchanged (the reader then reports it as unreadable_file)."""
+    return current_loads(
+        target.warehouse,
+        [(p, _sha256_or_none(p)) for p in paths],
+        fiscal_year=target.fiscal_year,
+        municipality=target.municipality,
+        lock_timeout_s=target.lock_timeout_s,
+    )
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+@task(cache_policy=NO_CACHE)
+def validate_batch(
+    paths: list[Path], ctx: RulesContext, target: RunTarget
+) -> list[ValidationResult]:
+    """Read, parse and check a batch (one pandera call per model); fatal sheets as results."""
+    return validate_paths(
+        paths,
+        ctx,
+        fiscal_year=target.fiscal_year,
+        municipality=target.municipality,
+        default_municipality=target.default_municipality,
+    )
+
+
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def load_batch(
+    results: list[ValidationResult],
+    ctx: RulesContext,
+    warehouse: Path,
+    run_id: str,
+    lock_timeout_s: float,
+) -> list[LoadOutcome]:
+    """The batch in one transaction: all its sheets are loaded, or (on an error) none."""
+    with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
+        return load_results(
+            con, results, ctx, run_id=run_id, flow_run_id=str(flow_run.id) if flow_run.id else None
+        )
 
 
 @task(cache_policy=NO_CACHE)
@@ -108,6 +173,34 @@ def load_sheet(
 @task(cache_policy=NO_CACHE)
 def publish_artifacts(result: ValidationResult) -> None:
     """A table of the sheet's failures and a markdown summary, keyed per sheet for history."""
+    sheet_artifacts(result)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_batch_artifacts(results: list[ValidationResult]) -> None:
+    """One table of the batch's failures (with their file) and one summary line per sheet.
+
+    Two artifacts per batch, not two per sheet: at hundreds of sheets the API calls would cost
+    more than the sheets' work. Each sheet's history stays in the warehouse (`ukiha failures`).
+    """
+    rows = [
+        {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
+        for result in results
+        for f in result.failures
+    ]
+    create_table_artifact(
+        table=rows or [{"message": "問題なし"}],
+        description=f"検証結果 {len(results)} シート ({results[0].source_file} ほか)",
+    )
+    create_markdown_artifact(
+        markdown="\n".join(
+            ["# 検証の要約 (バッチ)", "", *(f"- {summary_line(r)}" for r in results)]
+        ),
+        description=f"検証の要約 {len(results)} シート",
+    )
+
+
+def sheet_artifacts(result: ValidationResult) -> None:
     key = artifact_key(result.source_file)
     rows = [
         {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
@@ -156,7 +249,12 @@ def artifact_key(source_file: str) -> str:
 
 
 def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) -> SheetOutcome:
-    """One sheet: skip it if unchanged, else read → parse → validate → load → artifacts."""
+    """One sheet: skip it if unchanged, else read → parse → validate → load → artifacts.
+
+    Sheets, results and the rules context go to the tasks `quote`d: Prefect would otherwise
+    walk every object inside them (looking for upstream futures), which costs more than the
+    work on a sheet.
+    """
     try:
         try:
             unchanged = check_unchanged(path, target)
@@ -164,14 +262,41 @@ def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) 
             unchanged = None  # the reader reports the file as unreadable_file
         if unchanged is not None:
             return unchanged
-        grid = read_sheet(path, ctx)
-        sheet = parse_sheet(grid, ctx, target) if isinstance(grid, Grid) else grid
-        result = validate_sheet(sheet, ctx) if isinstance(sheet, ParsedSheet) else sheet
-        outcome = load_sheet(result, ctx, target.warehouse, run_id, target.lock_timeout_s)
+        grid = read_sheet(path, as_is(ctx))
+        sheet = parse_sheet(as_is(grid), as_is(ctx), target) if isinstance(grid, Grid) else grid
+        result = (
+            validate_sheet(as_is(sheet), as_is(ctx)) if isinstance(sheet, ParsedSheet) else sheet
+        )
+        outcome = load_sheet(
+            as_is(result), as_is(ctx), target.warehouse, run_id, target.lock_timeout_s
+        )
     except WarehouseError as exc:  # still locked after the retries, or a failed write
         return SheetOutcome.failed(path, exc)
-    publish_artifacts(result)
+    publish_artifacts(as_is(result))
     return SheetOutcome.from_load(outcome)
+
+
+def ingest_batch(
+    paths: list[Path], ctx: RulesContext, target: RunTarget, run_id: str
+) -> list[SheetOutcome]:
+    """A batch: skip unchanged sheets, validate the rest together, load them in one transaction.
+
+    If the warehouse cannot take the batch, every sheet of it is `failed` (none is loaded).
+    """
+    try:
+        unchanged = check_unchanged_batch(paths, target)
+        todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
+        results = validate_batch(todo, as_is(ctx), target) if todo else []
+        loaded = iter(
+            load_batch(as_is(results), as_is(ctx), target.warehouse, run_id, target.lock_timeout_s)
+            if results
+            else []
+        )
+    except WarehouseError as exc:
+        return [SheetOutcome.failed(p, exc) for p in paths]
+    if results:
+        publish_batch_artifacts(as_is(results))
+    return [u if u is not None else SheetOutcome.from_load(next(loaded)) for u in unchanged]
 
 
 def start_progress(n_sheets: int) -> UUID:
@@ -233,15 +358,23 @@ def annual_ingest(
     progress = start_progress(len(sheets))
     outcomes: list[SheetOutcome] = []
     stopped = False  # the warehouse could not take a sheet: the rest are not attempted
-    for i, path in enumerate(sheets, 1):
-        logger.info("sheet %d/%d: %s", i, len(sheets), path)
-        outcome = (
-            SheetOutcome.not_attempted(path) if stopped else ingest_sheet(path, ctx, target, run_id)
-        )
-        stopped = stopped or outcome.status == "failed"
-        log_outcome(outcome, i, len(sheets))
-        outcomes.append(outcome)
-        update_progress_artifact(progress, 100.0 * i / len(sheets))
+    for batch in target.batches(sheets):
+        first = len(outcomes) + 1
+        if len(batch) == 1:
+            logger.info("sheet %d/%d: %s", first, len(sheets), batch[0])
+        else:
+            logger.info("sheets %d-%d/%d", first, first + len(batch) - 1, len(sheets))
+        if stopped:
+            done = [SheetOutcome.not_attempted(p) for p in batch]
+        elif target.sheet_by_sheet(len(sheets)):
+            done = [ingest_sheet(batch[0], ctx, target, run_id)]
+        else:
+            done = ingest_batch(batch, ctx, target, run_id)
+        stopped = stopped or any(o.status == "failed" for o in done)
+        for outcome in done:
+            outcomes.append(outcome)
+            log_outcome(outcome, len(outcomes), len(sheets))
+        update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
     reports_error = None if stopped else render_step(target, ctx)
     flow_run_id = str(flow_run.id) if flow_run.id else None
     summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error)

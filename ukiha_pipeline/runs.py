@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ukiha_pipeline.errors import ReportError, WarehouseError
-from ukiha_pipeline.settings import Settings
+from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, SHEET_BY_SHEET_UP_TO, Settings
 from ukiha_pipeline.warehouse import LoadOutcome, open_warehouse
 
 #: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
@@ -39,6 +39,7 @@ class RunTarget:
     municipality: str | None
     default_municipality: str
     lock_timeout_s: float
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     @classmethod
     def resolve(
@@ -61,7 +62,18 @@ class RunTarget:
             municipality=municipality,
             default_municipality=settings.municipality,
             lock_timeout_s=settings.lock_timeout_s,
+            batch_size=settings.batch_size,
         )
+
+    def sheet_by_sheet(self, n_sheets: int) -> bool:
+        """A small run goes sheet by sheet (each its own tasks and transaction)."""
+        return n_sheets <= min(SHEET_BY_SHEET_UP_TO, self.batch_size)
+
+    def batches(self, sheets: list[Path]) -> list[list[Path]]:
+        """One sheet at a time for a small run, else batches of `batch_size`."""
+        if self.sheet_by_sheet(len(sheets)):
+            return [[p] for p in sheets]
+        return [sheets[i : i + self.batch_size] for i in range(0, len(sheets), self.batch_size)]
 
 
 @dataclass(frozen=True)
@@ -136,27 +148,49 @@ def current_load(
     Raises OSError (the file) or WarehouseError (the warehouse, e.g. locked).
     """
     sha256 = file_sha256(path)
+    return current_loads(
+        warehouse,
+        [(path, sha256)],
+        fiscal_year=fiscal_year,
+        municipality=municipality,
+        lock_timeout_s=lock_timeout_s,
+    )[0]
+
+
+def current_loads(
+    warehouse: Path,
+    hashed: list[tuple[Path, str | None]],
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    lock_timeout_s: float,
+) -> list[SheetOutcome | None]:
+    """`current_load` for many (path, sha256) at once, with one read-only open of the warehouse.
+
+    A sha256 of None (a file that could not be hashed) is never current.
+    """
     if not warehouse.exists():
-        return None
+        return [None] * len(hashed)
     query = (
         "SELECT municipality, fiscal_year, n_projects, n_kpis, n_quarantined, n_errors, "
         "n_warnings FROM sheets WHERE source_sha256 = ? AND status = 'current'"
     )
-    params: list[object] = [sha256]
+    params: list[object] = []
     if fiscal_year is not None:
         query += " AND fiscal_year = ?"
         params.append(fiscal_year)
     if municipality is not None:
         query += " AND municipality = ?"
         params.append(municipality)
+    out: list[SheetOutcome | None] = []
     with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
-        try:
-            row = con.execute(query, params).fetchone()
-        except duckdb.CatalogException:  # a warehouse file without tables yet
-            return None
-    if row is None:
-        return None
-    return SheetOutcome(str(path), "unchanged", *row)
+        for path, sha256 in hashed:
+            try:
+                row = con.execute(query, [sha256, *params]).fetchone() if sha256 else None
+            except duckdb.CatalogException:  # a warehouse file without tables yet
+                return [None] * len(hashed)
+            out.append(None if row is None else SheetOutcome(str(path), "unchanged", *row))
+    return out
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -120,3 +120,54 @@ def test_deployment_schedule_is_yearly_in_tokyo_without_a_server() -> None:
         "2028-06-01T06:00:00+09:00",
         "2029-06-01T06:00:00+09:00",
     ]
+
+
+@pytest.mark.flow
+def test_a_large_run_goes_in_batches_with_the_same_result(
+    prefect_harness: None,
+    r3_sheet: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More sheets than UKIHA_BATCH_SIZE: one set of tasks and one transaction per batch,
+    the same outcomes and warehouse as sheet by sheet (issue #8)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = r3_sheet.read_text(encoding="utf-8")
+    for i, (town, year) in enumerate([("合成一市", 3), ("合成一市", 4), ("合成二市", 3)]):
+        body = text.replace("第2期うきは市", f"第2期{town}").replace("R3年度", f"R{year}年度")
+        (raw / f"{i}_{town}_R{year}.txt").write_text(body, encoding="utf-8")
+    (raw / "3_empty.txt").write_bytes(b"")
+    shutil.copy(r3_sheet, raw / "4_r3.txt")
+
+    def run(name: str, batch_size: str) -> tuple[list[tuple[object, ...]], set[str], object]:
+        monkeypatch.setenv("UKIHA_BATCH_SIZE", batch_size)
+        warehouse = tmp_path / name / "ukiha.duckdb"
+        state = annual_ingest(paths=[str(raw)], warehouse=str(warehouse), return_state=True)
+        outcomes = [
+            (Path(str(o["source_file"])).name, o["status"], o["municipality"], o["n_projects"])
+            for o in state.result()
+        ]
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                )
+            )
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(
+                "SELECT municipality, fiscal_year, project_key, rating FROM projects ORDER BY ALL"
+            ).fetchall()
+        return outcomes, {r.name.rsplit("-", 1)[0] for r in runs}, (len(rows), hash(tuple(rows)))
+
+    one_by_one, names_one, facts_one = run("one", "20")
+    batched, names_batched, facts_batched = run("batched", "2")
+    assert batched == one_by_one
+    assert [o[1] for o in batched] == ["loaded", "loaded", "loaded", "fatal", "loaded"]
+    assert facts_batched == facts_one and facts_one[0] == 4 * 99
+    assert {"load_sheet", "validate_sheet"} <= names_one
+    assert {"check_unchanged_batch", "validate_batch", "load_batch"} <= names_batched
+    assert not names_batched & {"load_sheet", "validate_sheet"}

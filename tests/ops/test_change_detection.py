@@ -10,8 +10,8 @@ from ops_helpers import SheetVersions, load_sheet_into
 
 from ukiha_pipeline.errors import ConfigError
 from ukiha_pipeline.reading import read_grid
-from ukiha_pipeline.runs import current_load, file_sha256
-from ukiha_pipeline.settings import DEFAULT_LOCK_TIMEOUT_S, Settings
+from ukiha_pipeline.runs import RunTarget, current_load, file_sha256
+from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT_S, Settings
 
 
 def test_file_hash_is_the_readers_hash(sheet_versions: SheetVersions) -> None:
@@ -54,3 +54,21 @@ def test_lock_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("UKIHA_LOCK_TIMEOUT", bad)
         with pytest.raises(ConfigError, match="UKIHA_LOCK_TIMEOUT"):
             Settings.from_env()
+
+
+def test_batch_size_setting_and_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A small run goes sheet by sheet; a larger one in batches of UKIHA_BATCH_SIZE."""
+    monkeypatch.delenv("UKIHA_BATCH_SIZE", raising=False)
+    settings = Settings.from_env()
+    assert settings.batch_size == DEFAULT_BATCH_SIZE
+    for bad in ("0", "-3", "many", "1.5"):
+        monkeypatch.setenv("UKIHA_BATCH_SIZE", bad)
+        with pytest.raises(ConfigError, match="UKIHA_BATCH_SIZE"):
+            Settings.from_env()
+    sheets = [tmp_path / f"{i}.txt" for i in range(250)]
+    target = RunTarget.resolve(settings, None, None, None, None, None)
+    assert target.batches(sheets[:10]) == [[p] for p in sheets[:10]]
+    assert [len(b) for b in target.batches(sheets)] == [100, 100, 50]
+    assert [p for b in target.batches(sheets) for p in b] == sheets
+    small = RunTarget.resolve(Settings(batch_size=2), None, None, None, None, None)
+    assert [len(b) for b in small.batches(sheets[:5])] == [2, 2, 1]

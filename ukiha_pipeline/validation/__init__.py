@@ -8,13 +8,14 @@ from ukiha_pipeline.settings import Settings
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.reference import load_master, load_rules, load_waivers
 from ukiha_pipeline.validation.result import Failure, ValidationResult
-from ukiha_pipeline.validation.run import check_sheet, validate_grid, validate_path
+from ukiha_pipeline.validation.run import check_sheet, check_sheets, validate_grid, validate_path
 
 __all__ = [
     "Failure",
     "RulesContext",
     "ValidationResult",
     "check_sheet",
+    "check_sheets",
     "load_context",
     "validate_grid",
     "validate_path",

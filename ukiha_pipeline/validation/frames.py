@@ -71,7 +71,63 @@ def kpi_values(k: KpiRec) -> KpiValues:
     )
 
 
+PROJECT_COLUMNS = [
+    "record",
+    "row",
+    "line",
+    "fiscal_year",
+    "n_cells",
+    "departments",
+    "sections",
+    "content",
+    "flag",
+    "rating",
+    "action",
+    "duplicate_of",
+    "raw_flag",
+    "raw_rating",
+]
+ASSIGNMENT_COLUMNS = [
+    "record",
+    "row",
+    "line",
+    "fiscal_year",
+    "kind",
+    "name",
+    "row_departments",
+    "col",
+]
+KPI_COLUMNS = [
+    "record",
+    "row",
+    "line",
+    "fiscal_year",
+    "n_cells",
+    "level",
+    "name",
+    "n_units",
+    "units",
+    "col",
+]
+VALUE_COLUMNS = ["record", "row", "line", "fiscal_year", "which", "raw", "value", "col"]
+
+#: entity (a key of schemas.models.MODELS) → the columns of its staged frame
+STAGED_COLUMNS = {
+    "project": PROJECT_COLUMNS,
+    "assignment": ASSIGNMENT_COLUMNS,
+    "kpi": KPI_COLUMNS,
+    "kpi_value": VALUE_COLUMNS,
+}
+
+Rows = list[dict[str, object]]
+
+
 def project_frame(sheet: ParsedSheet) -> pd.DataFrame:
+    return staged_frame(project_rows(sheet), PROJECT_COLUMNS)
+
+
+def project_rows(sheet: ParsedSheet) -> Rows:
+    """The rows of the project frame (frames of many sheets are built from their rows at once)."""
     pos = sheet.grid.positions
     rows = []
     seen: dict[tuple[int, int, int, str], int] = {}
@@ -103,30 +159,16 @@ def project_frame(sheet: ParsedSheet) -> pd.DataFrame:
                 "raw_rating": p.cells[6],
             }
         )
-    return _frame(
-        rows,
-        [
-            "record",
-            "row",
-            "line",
-            "fiscal_year",
-            "n_cells",
-            "departments",
-            "sections",
-            "content",
-            "flag",
-            "rating",
-            "action",
-            "duplicate_of",
-            "raw_flag",
-            "raw_rating",
-        ],
-    )
+    return rows
 
 
 def assignment_frame(sheet: ParsedSheet, malformed: set[str]) -> pd.DataFrame:
+    return staged_frame(assignment_rows(sheet, malformed), ASSIGNMENT_COLUMNS)
+
+
+def assignment_rows(sheet: ParsedSheet, malformed: set[str]) -> Rows:
     pos = sheet.grid.positions
-    rows = []
+    rows: Rows = []
     sources = [(f"project:{p.row}", p.row, p.cells[1], p.cells[2], 1, 2) for p in sheet.projects]
     for i, k in enumerate(sheet.kpis):
         if k.level == "measure":
@@ -153,14 +195,19 @@ def assignment_frame(sheet: ParsedSheet, malformed: set[str]) -> pd.DataFrame:
                         "col": col,
                     }
                 )
-    return _frame(
-        rows, ["record", "row", "line", "fiscal_year", "kind", "name", "row_departments", "col"]
-    )
+    return rows
 
 
 def kpi_frames(sheet: ParsedSheet) -> tuple[pd.DataFrame, pd.DataFrame]:
+    kpis, values = kpi_rows(sheet)
+    return staged_frame(kpis, KPI_COLUMNS), staged_frame(values, VALUE_COLUMNS)
+
+
+def kpi_rows(sheet: ParsedSheet) -> tuple[Rows, Rows]:
+    """The rows of the KPI frame and of the KPI value frame."""
     pos = sheet.grid.positions
-    kpis, values = [], []
+    kpis: Rows = []
+    values: Rows = []
     for i, k in enumerate(sheet.kpis):
         record = f"kpi:{i}"
         v = kpi_values(k)
@@ -195,29 +242,11 @@ def kpi_frames(sheet: ParsedSheet) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "col": 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0),
             }
         )
-    kpi_df = _frame(
-        kpis,
-        [
-            "record",
-            "row",
-            "line",
-            "fiscal_year",
-            "n_cells",
-            "level",
-            "name",
-            "n_units",
-            "units",
-            "col",
-        ],
-    )
-    value_df = _frame(
-        values, ["record", "row", "line", "fiscal_year", "which", "raw", "value", "col"]
-    )
-    value_df["value"] = value_df["value"].astype("float64")
-    return kpi_df, value_df
+    return kpis, values
 
 
-def _frame(rows: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
+def staged_frame(rows: Rows, columns: list[str]) -> pd.DataFrame:
+    """A staged frame with the dtypes the models expect (int64, str, float64)."""
     df = pd.DataFrame(rows, columns=columns)
     for col in ("row", "line", "fiscal_year", "n_cells", "n_units", "col"):
         if col in df:
@@ -225,6 +254,7 @@ def _frame(rows: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
     for col in df.columns:
         if df[col].dtype == object and col not in ("value", "duplicate_of"):
             df[col] = df[col].fillna("").astype(str)
-    if "duplicate_of" in df:
-        df["duplicate_of"] = df["duplicate_of"].astype("float64")
+    for col in ("duplicate_of", "value"):
+        if col in df:
+            df[col] = df[col].astype("float64")
     return df

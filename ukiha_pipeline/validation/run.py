@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,11 +18,14 @@ from ukiha_pipeline.reading import Grid, read_grid
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import (
     PROJECT_CELLS,
+    STAGED_COLUMNS,
     VALUE_LABELS,
-    assignment_frame,
+    Rows,
+    assignment_rows,
     content_key,
-    kpi_frames,
-    project_frame,
+    kpi_rows,
+    project_rows,
+    staged_frame,
 )
 from ukiha_pipeline.validation.messages import SUGGESTION, render
 from ukiha_pipeline.validation.reference import Waiver
@@ -75,6 +79,35 @@ def validate_path(
         default_municipality=default_municipality,
         lang=lang,
     )
+
+
+def validate_paths(
+    paths: Sequence[str | Path],
+    ctx: RulesContext,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    default_municipality: str = "うきは市",
+    lang: str = "ja",
+) -> list[ValidationResult]:
+    """`validate_path` for many files, the parsed sheets checked together (`check_sheets`)."""
+    staged: list[ParsedSheet | ValidationResult] = []
+    for path in paths:
+        grid = read_or_fatal(path, ctx, lang=lang)
+        staged.append(
+            grid
+            if isinstance(grid, ValidationResult)
+            else parse_or_fatal(
+                grid,
+                ctx,
+                fiscal_year=fiscal_year,
+                municipality=municipality,
+                default_municipality=default_municipality,
+                lang=lang,
+            )
+        )
+    checked = iter(check_sheets([s for s in staged if isinstance(s, ParsedSheet)], ctx, lang=lang))
+    return [s if isinstance(s, ValidationResult) else next(checked) for s in staged]
 
 
 def validate_grid(
@@ -133,36 +166,65 @@ def parse_or_fatal(
 
 
 def check_sheet(sheet: ParsedSheet, ctx: RulesContext, *, lang: str = "ja") -> ValidationResult:
-    builder = _FailureBuilder(sheet, ctx, lang)
-    for issue in sheet.issues:
-        builder.add(
-            issue.entity,
-            issue.check,
-            issue.row,
-            0,  # a row the parser could not place: its first cell (`PDCAシート!A17`)
-            None,
-            issue.value,
-            f"record:{issue.row}",
-            detail=issue.detail,
-        )
+    """Check one parsed sheet (the batch of one of `check_sheets`: one code path)."""
+    return check_sheets([sheet], ctx, lang=lang)[0]
 
-    projects = project_frame(sheet)
-    malformed = set(projects.loc[projects["n_cells"] != 7, "record"])
-    kpis, values = kpi_frames(sheet)
-    malformed |= set(kpis.loc[(kpis["level"] == "measure") & (kpis["n_cells"] != 7), "record"])
-    frames = {
-        "project": projects,
-        "assignment": assignment_frame(sheet, malformed),
-        "kpi": kpis,
-        "kpi_value": values[~values["record"].isin(malformed)].reset_index(drop=True),
-    }
-    for entity, df in frames.items():
+
+def check_sheets(
+    sheets: Sequence[ParsedSheet], ctx: RulesContext, *, lang: str = "ja"
+) -> list[ValidationResult]:
+    """Check many parsed sheets with one pandera call per model; one result per sheet.
+
+    The staged frames of all sheets are concatenated (a `sheet` column holds each row's
+    position in `sheets`), each model validates them once, and the failure cases are split
+    back to their sheets. A check judges one row at a time, so this gives exactly the
+    failures that checking each sheet alone would.
+    """
+    builders = [_FailureBuilder(sheet, ctx, lang) for sheet in sheets]
+    malformed: list[set[str]] = []
+    staged: dict[str, Rows] = {entity: [] for entity in MODELS}
+    for i, (sheet, builder) in enumerate(zip(sheets, builders, strict=True)):
+        for issue in sheet.issues:
+            builder.add(
+                issue.entity,
+                issue.check,
+                issue.row,
+                0,  # a row the parser could not place: its first cell (`PDCAシート!A17`)
+                None,
+                issue.value,
+                f"record:{issue.row}",
+                detail=issue.detail,
+            )
+        projects = project_rows(sheet)
+        bad = {str(r["record"]) for r in projects if r["n_cells"] != 7}
+        kpis, values = kpi_rows(sheet)
+        bad |= {str(r["record"]) for r in kpis if r["level"] == "measure" and r["n_cells"] != 7}
+        malformed.append(bad)
+        rows = {
+            "project": projects,
+            "assignment": assignment_rows(sheet, bad),
+            "kpi": kpis,
+            "kpi_value": [r for r in values if r["record"] not in bad],
+        }
+        for entity, entity_rows in rows.items():
+            for r in entity_rows:
+                r["sheet"] = i
+            staged[entity] += entity_rows
+    for entity, entity_rows in staged.items():
+        if not entity_rows:
+            continue
+        df = staged_frame(entity_rows, [*STAGED_COLUMNS[entity], "sheet"])
         for idx, check, column in _failure_cases(entity, df, ctx):
             row = df.iloc[idx]
-            if row["record"] in malformed and check != "malformed_row":
+            i = int(row["sheet"])
+            if row["record"] in malformed[i] and check != "malformed_row":
                 continue  # local damage: a misshapen row reports its shape only
-            builder.from_frame(entity, check, column, row)
+            builders[i].from_frame(entity, check, column, row)
+    return [_result(b) for b in builders]
 
+
+def _result(builder: _FailureBuilder) -> ValidationResult:
+    sheet, ctx = builder.sheet, builder.ctx
     failures, unmatched = apply_waivers(builder.failures, ctx.waivers, sheet.fiscal_year)
     failures = sorted(failures, key=lambda f: f.sort_key)
     # a waived error loads its row, except a misshapen row: its cells cannot be placed
@@ -212,19 +274,20 @@ def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext) -> list[tup
         cases = exc.failure_cases
     else:
         return []
-    out: list[tuple[int, str, str]] = []
-    seen: set[tuple[int, str, str]] = set()
-    for _, case in cases.iterrows():
-        check = str(case["check"])
-        if case["index"] is None or pd.isna(case["index"]):
-            raise RuntimeError(f"schema problem in {entity}: {case.to_dict()}")
-        idx = int(case["index"])
-        column = DF_CHECK_COLUMN.get((entity, check), str(case["column"]))
-        key = (idx, check, column)
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
+    if cases["index"].isna().any():
+        bad = cases[cases["index"].isna()].iloc[0]
+        raise RuntimeError(f"schema problem in {entity}: {bad.to_dict()}")
+    checks = cases["check"].astype(str)
+    columns = [
+        DF_CHECK_COLUMN.get((entity, c), str(col))
+        for c, col in zip(checks, cases["column"], strict=True)
+    ]
+    keys = pd.DataFrame(
+        {"index": cases["index"].astype("int64"), "check": checks, "column": columns}
+    )
+    # a dataframe-level check lists each failing row once per column: once per row and check
+    keys = keys.drop_duplicates()
+    return list(zip(keys["index"].tolist(), keys["check"], keys["column"], strict=True))
 
 
 def row_key(sheet: ParsedSheet, record: str, column: str | None) -> str:

@@ -1,6 +1,12 @@
 """Warehouse stage: DuckDB DDL (schema.py), table shaping (tables.py), loading (load.py)."""
 
-from ukiha_pipeline.warehouse.load import LoadOutcome, connect, load_result, open_warehouse
+from ukiha_pipeline.warehouse.load import (
+    LoadOutcome,
+    connect,
+    load_result,
+    load_results,
+    open_warehouse,
+)
 from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, create_all_sql
 
 __all__ = [
@@ -9,5 +15,6 @@ __all__ = [
     "connect",
     "create_all_sql",
     "load_result",
+    "load_results",
     "open_warehouse",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from ukiha_pipeline.warehouse.schema import (
     comment_sql,
     create_sql,
 )
-from ukiha_pipeline.warehouse.tables import build_tables, failures_frame
+from ukiha_pipeline.warehouse.tables import Rows, build_rows, failures_rows, table_frame
 
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 
@@ -119,113 +119,196 @@ def load_result(
     project and KPI keys depend on the set of sheets loaded, not on the order.
     Identical content already current is left alone (loading a file twice = loading it once).
     A fatal sheet loads nothing; its failures are recorded and the previous load stays.
+    (The batch of one of `load_results`.)
+    """
+    return load_results(con, [result], ctx, run_id=run_id, flow_run_id=flow_run_id, now=now)[0]
+
+
+def load_results(
+    con: duckdb.DuckDBPyConnection,
+    results: Sequence[ValidationResult],
+    ctx: RulesContext,
+    *,
+    run_id: str,
+    flow_run_id: str | None = None,
+    now: datetime | None = None,
+) -> list[LoadOutcome]:
+    """Load many sheets in ONE transaction, each table written once per step; one outcome each.
+
+    The warehouse ends as if `load_result` had been called for each sheet in order (apart from
+    load times): all of them are in, or (on any error) none. Each municipality is re-keyed
+    once per step. A step is a run of sheets with no (municipality, fiscal year) and no
+    content twice; a repeat starts the next step, so a later version supersedes an earlier
+    one of the same batch exactly as it would one by one.
     """
     now = now or datetime.now(UTC)
-    sheet = result.sheet
-    if sheet is None:
-        con.execute("BEGIN")
-        try:
-            _insert(
-                con,
-                "validation_failures",
-                failures_frame(result, run_id=run_id, recorded_at=now, municipality=None),
-            )
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise WarehouseError(f"{result.source_file}: 検証結果を書けません: {exc}") from exc
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return LoadOutcome(
-            result.source_file, "fatal", None, None, 0, 0, 0, result.n_errors, result.n_warnings
-        )
-
-    current = con.execute(
-        "SELECT status FROM sheets WHERE source_sha256 = ?", [result.sha256]
-    ).fetchone()
-    if current is not None and current[0] == "current":
-        n = con.execute(
-            "SELECT n_projects, n_kpis, n_quarantined FROM sheets WHERE source_sha256 = ?",
-            [result.sha256],
-        ).fetchone()
-        assert n is not None
-        return LoadOutcome(
-            result.source_file,
-            "unchanged",
-            sheet.municipality,
-            sheet.fiscal_year,
-            n[0],
-            n[1],
-            n[2],
-            result.n_errors,
-            result.n_warnings,
-        )
-
-    tables = build_tables(result, ctx, run_id=run_id, recorded_at=now)
-    key = [tables.municipality, tables.fiscal_year]
+    if not results:
+        return []
+    what = results[0].source_file if len(results) == 1 else f"{len(results)} シート"
+    outcomes: list[LoadOutcome] = []
     con.execute("BEGIN")
     try:
-        for table in FACT_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE municipality = ? AND fiscal_year = ?", key)
-            _insert(con, table, tables.frames[table])
-        con.execute("DELETE FROM quarantine WHERE municipality = ? AND fiscal_year = ?", key)
-        _insert(con, "quarantine", tables.frames["quarantine"])
-        _insert(
-            con,
-            "validation_failures",
-            failures_frame(
-                result, run_id=run_id, recorded_at=now, municipality=tables.municipality
-            ),
-        )
-        con.execute(
-            "UPDATE sheets SET status = 'superseded' WHERE municipality = ? AND fiscal_year = ?",
-            key,
-        )
-        con.execute("DELETE FROM sheets WHERE source_sha256 = ?", [result.sha256])
-        _insert(
-            con,
-            "sheets",
-            pd.DataFrame(
-                [
-                    {
-                        "sheet_id": (result.sha256 or "")[:16],
-                        "municipality": tables.municipality,
-                        "fiscal_year": tables.fiscal_year,
-                        "source_file": result.source_file,
-                        "source_sha256": result.sha256,
-                        "ingested_at": now,
-                        "run_id": run_id,
-                        "flow_run_id": flow_run_id,
-                        "status": "current",
-                        "n_projects": tables.n_projects,
-                        "n_kpis": tables.n_kpis,
-                        "n_quarantined": tables.n_quarantined,
-                        "n_errors": result.n_errors,
-                        "n_warnings": result.n_warnings,
-                    }
-                ]
-            ),
-        )
-        # keys are a function of the set of sheets of the municipality: re-key all its years
-        rekey_municipality(con, tables.municipality, ctx, run_now=now, insert=_insert)
+        for step in _steps(results):
+            outcomes += _load_step(con, step, ctx, run_id=run_id, flow_run_id=flow_run_id, now=now)
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
-        raise WarehouseError(
-            f"{result.source_file}: 倉庫への書き込みに失敗しました: {exc}"
-        ) from exc
+        if all(r.sheet is None for r in results):
+            raise WarehouseError(f"{what}: 検証結果を書けません: {exc}") from exc
+        raise WarehouseError(f"{what}: 倉庫への書き込みに失敗しました: {exc}") from exc
     except BaseException:  # anything else (even KeyboardInterrupt) must not leave it open
         con.execute("ROLLBACK")
         raise
-    return LoadOutcome(
-        result.source_file,
-        "loaded",
-        tables.municipality,
-        tables.fiscal_year,
-        tables.n_projects,
-        tables.n_kpis,
-        tables.n_quarantined,
-        result.n_errors,
-        result.n_warnings,
+    return outcomes
+
+
+def _steps(results: Sequence[ValidationResult]) -> list[list[ValidationResult]]:
+    """Consecutive runs of results with no (municipality, fiscal year) or content repeated."""
+    steps: list[list[ValidationResult]] = [[]]
+    keys: set[tuple[str, int]] = set()
+    shas: set[str | None] = set()
+    for r in results:
+        key = (r.sheet.municipality, r.sheet.fiscal_year) if r.sheet is not None else None
+        if (key is not None and key in keys) or (r.sheet is not None and r.sha256 in shas):
+            steps.append([])
+            keys, shas = set(), set()
+        steps[-1].append(r)
+        if key is not None:
+            keys.add(key)
+            shas.add(r.sha256)
+    return [s for s in steps if s]
+
+
+def _load_step(
+    con: duckdb.DuckDBPyConnection,
+    results: Sequence[ValidationResult],
+    ctx: RulesContext,
+    *,
+    run_id: str,
+    flow_run_id: str | None,
+    now: datetime,
+) -> list[LoadOutcome]:
+    """Sheets with distinct (municipality, fiscal year) and content, inside the transaction."""
+    shas = [r.sha256 for r in results if r.sheet is not None]
+    current: dict[str | None, tuple[str, int, int, int, int]] = {}
+    if shas:
+        con.register("_shas", pd.DataFrame({"sha": shas}))
+        current = {
+            sha: (m, fy, n_p, n_k, n_q)
+            for sha, m, fy, n_p, n_k, n_q in con.execute(
+                "SELECT source_sha256, municipality, fiscal_year, n_projects, n_kpis, "
+                "n_quarantined FROM sheets WHERE status = 'current' "
+                "AND source_sha256 IN (SELECT sha FROM _shas)"
+            ).fetchall()
+        }
+        con.unregister("_shas")
+
+    outcomes: list[LoadOutcome] = []
+    rows: dict[str, Rows] = {t: [] for t in (*FACT_TABLES, "quarantine", "validation_failures")}
+    rows["sheets"] = []
+    keys: list[tuple[str, int]] = []
+    for result in results:
+        sheet = result.sheet
+        if sheet is None:
+            rows["validation_failures"] += failures_rows(
+                result, run_id=run_id, recorded_at=now, municipality=None
+            )
+            outcomes.append(
+                LoadOutcome(
+                    result.source_file,
+                    "fatal",
+                    None,
+                    None,
+                    0,
+                    0,
+                    0,
+                    result.n_errors,
+                    result.n_warnings,
+                )
+            )
+            continue
+        held = current.get(result.sha256)
+        # current, and not superseded by a sheet loaded before it in this step
+        if held is not None and (held[0], held[1]) not in keys:
+            outcomes.append(
+                LoadOutcome(
+                    result.source_file,
+                    "unchanged",
+                    sheet.municipality,
+                    sheet.fiscal_year,
+                    held[2],
+                    held[3],
+                    held[4],
+                    result.n_errors,
+                    result.n_warnings,
+                )
+            )
+            continue
+        t = build_rows(result, ctx, run_id=run_id, recorded_at=now)
+        keys.append((t.municipality, t.fiscal_year))
+        for table, table_rows in t.rows.items():
+            rows[table] += table_rows
+        rows["validation_failures"] += failures_rows(
+            result, run_id=run_id, recorded_at=now, municipality=t.municipality
+        )
+        rows["sheets"].append(
+            {
+                "sheet_id": (result.sha256 or "")[:16],
+                "municipality": t.municipality,
+                "fiscal_year": t.fiscal_year,
+                "source_file": result.source_file,
+                "source_sha256": result.sha256,
+                "ingested_at": now,
+                "run_id": run_id,
+                "flow_run_id": flow_run_id,
+                "status": "current",
+                "n_projects": t.n_projects,
+                "n_kpis": t.n_kpis,
+                "n_quarantined": t.n_quarantined,
+                "n_errors": result.n_errors,
+                "n_warnings": result.n_warnings,
+            }
+        )
+        outcomes.append(
+            LoadOutcome(
+                result.source_file,
+                "loaded",
+                t.municipality,
+                t.fiscal_year,
+                t.n_projects,
+                t.n_kpis,
+                t.n_quarantined,
+                result.n_errors,
+                result.n_warnings,
+            )
+        )
+
+    if keys:
+        con.register("_keys", pd.DataFrame(keys, columns=["municipality", "fiscal_year"]))
+    replaced = (
+        " USING _keys k WHERE {t}.municipality = k.municipality AND {t}.fiscal_year = k.fiscal_year"
     )
+    for table in FACT_TABLES:
+        if keys:
+            con.execute(f"DELETE FROM {table}" + replaced.format(t=table))
+        _insert(con, table, table_frame(table, rows[table]))
+    if keys:
+        con.execute("DELETE FROM quarantine" + replaced.format(t="quarantine"))
+    _insert(con, "quarantine", table_frame("quarantine", rows["quarantine"]))
+    _insert(
+        con, "validation_failures", table_frame("validation_failures", rows["validation_failures"])
+    )
+    if keys:
+        con.execute(
+            "UPDATE sheets SET status = 'superseded' FROM _keys k "
+            "WHERE sheets.municipality = k.municipality AND sheets.fiscal_year = k.fiscal_year"
+        )
+        con.register("_loaded", pd.DataFrame({"sha": [r["source_sha256"] for r in rows["sheets"]]}))
+        con.execute("DELETE FROM sheets WHERE source_sha256 IN (SELECT sha FROM _loaded)")
+        con.unregister("_loaded")
+        _insert(con, "sheets", table_frame("sheets", rows["sheets"]))
+        con.unregister("_keys")
+    # keys are a function of the set of sheets of the municipality: re-key all its years
+    for municipality in dict.fromkeys(m for m, _ in keys):
+        rekey_municipality(con, municipality, ctx, run_now=now, insert=_insert)
+    return outcomes

@@ -27,6 +27,9 @@ def stable_key(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
+Rows = list[dict[str, object]]
+
+
 @dataclass(frozen=True)
 class SheetTables:
     """Everything one sheet puts into the warehouse, keyed by table name."""
@@ -39,13 +42,53 @@ class SheetTables:
     n_quarantined: int
 
 
-def _df(table: str, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SheetRows:
+    """The rows of `SheetTables` before they become frames: the rows of many sheets make
+    one frame per table (a batch load inserts each table once)."""
+
+    municipality: str
+    fiscal_year: int
+    rows: dict[str, Rows]
+    n_projects: int
+    n_kpis: int
+    n_quarantined: int
+
+
+def table_frame(table: str, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Rows as the frame of a warehouse table (its columns in `schema.TABLE_COLUMNS` order)."""
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[table]))
 
 
 def build_tables(
     result: ValidationResult, ctx: RulesContext, *, run_id: str, recorded_at: datetime
 ) -> SheetTables:
+    r = build_rows(result, ctx, run_id=run_id, recorded_at=recorded_at)
+    return SheetTables(
+        r.municipality,
+        r.fiscal_year,
+        {table: table_frame(table, rows) for table, rows in r.rows.items()},
+        r.n_projects,
+        r.n_kpis,
+        r.n_quarantined,
+    )
+
+
+def _first_per_number(rows: Rows) -> Rows:
+    """One row per (policy, measure, sub-measure) number: the first (a repeated heading)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for row in rows:
+        key = tuple(v for k, v in row.items() if k.endswith("_no"))
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
+def build_rows(
+    result: ValidationResult, ctx: RulesContext, *, run_id: str, recorded_at: datetime
+) -> SheetRows:
     sheet = result.sheet
     assert sheet is not None, "a fatal sheet has no tables"
     mun, fy = sheet.municipality, sheet.fiscal_year
@@ -53,9 +96,8 @@ def build_tables(
     base = {"municipality": mun, "fiscal_year": fy}
     pos = sheet.grid.positions
 
-    frames: dict[str, pd.DataFrame] = {
-        "policies": _df(
-            "policies",
+    frames: dict[str, Rows] = {
+        "policies": _first_per_number(
             [
                 {
                     **base,
@@ -69,8 +111,7 @@ def build_tables(
                 for p in sheet.policies
             ],
         ),
-        "measures": _df(
-            "measures",
+        "measures": _first_per_number(
             [
                 {
                     **base,
@@ -82,8 +123,7 @@ def build_tables(
                 for m in sheet.measures
             ],
         ),
-        "submeasures": _df(
-            "submeasures",
+        "submeasures": _first_per_number(
             [
                 {
                     **base,
@@ -97,12 +137,8 @@ def build_tables(
             ],
         ),
     }
-    for name in ("policies", "measures", "submeasures"):
-        frames[name] = frames[name].drop_duplicates(
-            subset=[c for c in frames[name].columns if c.endswith("_no")], keep="first"
-        )
-
-    projects, project_depts = [], []
+    projects: Rows = []
+    project_depts: Rows = []
     key_count: Counter[str] = Counter()
     for p in sheet.projects:
         if not keep(f"project:{p.row}"):
@@ -131,10 +167,11 @@ def build_tables(
         )
         for dept, sect in pair_departments(cells[1], cells[2], ctx, fy):
             project_depts.append({**base, "project_key": key, "department": dept, "section": sect})
-    frames["projects"] = _df("projects", projects)
-    frames["project_departments"] = _df("project_departments", project_depts)
+    frames["projects"] = projects
+    frames["project_departments"] = project_depts
 
-    kpis, kpi_depts = [], []
+    kpis: Rows = []
+    kpi_depts: Rows = []
     for i, k in enumerate(sheet.kpis):
         if not keep(f"kpi:{i}"):
             continue
@@ -166,11 +203,11 @@ def build_tables(
         kpis.append(row)
         for dept, sect in pair_departments(k.departments, k.sections, ctx, fy):
             kpi_depts.append({**base, "kpi_key": key, "department": dept, "section": sect})
-    frames["kpis"] = _df("kpis", kpis)
-    frames["kpi_departments"] = _df("kpi_departments", kpi_depts)
+    frames["kpis"] = kpis
+    frames["kpi_departments"] = kpi_depts
 
-    frames["quarantine"] = quarantine_frame(result, run_id=run_id, recorded_at=recorded_at)
-    return SheetTables(mun, fy, frames, len(projects), len(kpis), len(frames["quarantine"]))
+    frames["quarantine"] = quarantine_rows(result, run_id=run_id, recorded_at=recorded_at)
+    return SheetRows(mun, fy, frames, len(projects), len(kpis), len(frames["quarantine"]))
 
 
 def _unique(key: str, seen: Counter[str]) -> str:
@@ -217,9 +254,15 @@ def quarantine_frame(
     result: ValidationResult, *, run_id: str, recorded_at: datetime
 ) -> pd.DataFrame:
     """One row per record kept out of the fact tables, with its raw text and reasons."""
+    return table_frame(
+        "quarantine", quarantine_rows(result, run_id=run_id, recorded_at=recorded_at)
+    )
+
+
+def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datetime) -> Rows:
     sheet = result.sheet
     if sheet is None:
-        return _df("quarantine", [])
+        return []
     reasons: dict[str, list[str]] = {}
     lines: dict[str, int | None] = {}
     entities: dict[str, str] = {}
@@ -228,7 +271,7 @@ def quarantine_frame(
             reasons.setdefault(f.record, []).append(f"{f.check}: {f.message}")
             lines.setdefault(f.record, f.line)
             entities.setdefault(f.record, f.entity)
-    rows = []
+    rows: Rows = []
     for record in sorted(reasons, key=lambda r: lines[r] or 0):
         rows.append(
             {
@@ -244,7 +287,7 @@ def quarantine_frame(
                 "recorded_at": recorded_at,
             }
         )
-    return _df("quarantine", rows)
+    return rows
 
 
 def _raw(sheet: ParsedSheet, record: str) -> str:
@@ -259,7 +302,16 @@ def _raw(sheet: ParsedSheet, record: str) -> str:
 def failures_frame(
     result: ValidationResult, *, run_id: str, recorded_at: datetime, municipality: str | None
 ) -> pd.DataFrame:
-    rows = [
+    return table_frame(
+        "validation_failures",
+        failures_rows(result, run_id=run_id, recorded_at=recorded_at, municipality=municipality),
+    )
+
+
+def failures_rows(
+    result: ValidationResult, *, run_id: str, recorded_at: datetime, municipality: str | None
+) -> Rows:
+    return [
         {
             "run_id": run_id,
             "source_file": f.source_file,
@@ -282,4 +334,3 @@ def failures_frame(
         }
         for f in result.failures
     ]
-    return _df("validation_failures", rows)
