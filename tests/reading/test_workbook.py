@@ -30,18 +30,10 @@ from ukiha_pipeline.reading.workbook import cell_text
 from ukiha_pipeline.validation import ValidationResult, load_context, validate_path
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.warehouse import load_result, open_warehouse
+from ukiha_pipeline.warehouse.schema import FACT_TABLES
 
 R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
 LINES: list[str] = R3.read_text(encoding="utf-8").removesuffix("\n").split("\n")
-FACT_TABLES = (
-    "policies",
-    "measures",
-    "submeasures",
-    "projects",
-    "project_departments",
-    "kpis",
-    "kpi_departments",
-)
 #: (title, first line, last line): split at the policy headings, preamble on the first.
 SPLIT = (("方針1", 1, 70), ("方針2", 71, 114), ("方針3", 115, 164), ("方針4", 165, len(LINES)))
 ONE = (("PDCAシート", 1, len(LINES)),)

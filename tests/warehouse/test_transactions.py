@@ -17,21 +17,13 @@ import ukiha_pipeline.warehouse.load as load_module
 from ukiha_pipeline.errors import WarehouseError
 from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context, validate_path
 from ukiha_pipeline.warehouse import TABLE_COLUMNS, load_result, open_warehouse
+from ukiha_pipeline.warehouse.schema import FACT_TABLES
 
 R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
 RAW: list[str] = R3.read_text(encoding="utf-8").split("\n")
 CITY = "うきは市"
 ALL_TABLES = tuple(TABLE_COLUMNS)
-FACTS = (
-    "policies",
-    "measures",
-    "submeasures",
-    "projects",
-    "project_departments",
-    "kpis",
-    "kpi_departments",
-    "quarantine",
-)
+FACTS = (*FACT_TABLES, "quarantine")
 VIEWS = ("v_kpi_progress", "v_rating_summary", "v_project_history", "v_department_summary")
 
 Snapshot = dict[str, list[tuple[object, ...]]]

@@ -24,6 +24,7 @@ from ukiha_pipeline.parsing.model import (
     SubmeasureRec,
 )
 from ukiha_pipeline.reading.grid import Grid
+from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -162,7 +163,7 @@ def parse_grid(
     *,
     fiscal_year: int | None = None,
     municipality: str | None = None,
-    default_municipality: str = "うきは市",
+    default_municipality: str = DEFAULT_MUNICIPALITY,
 ) -> ParsedSheet:
     """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
     st = _State()

@@ -28,17 +28,7 @@ from ukiha_pipeline.reports._validation import (
     render_validation,
     validation_pages,
 )
-
-#: Tables whose rows an annual page (and a trends page) shows, per municipality and year.
-_FACT_TABLES = (
-    "policies",
-    "measures",
-    "submeasures",
-    "projects",
-    "project_departments",
-    "kpis",
-    "kpi_departments",
-)
+from ukiha_pipeline.warehouse.schema import FACT_TABLES  # the rows a page shows
 
 
 @dataclass(frozen=True)
@@ -170,7 +160,7 @@ def _code_version() -> str:
 def _year_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], str]:
     """A content hash per (municipality, fiscal year) of its facts and its current sheets."""
     union = " UNION ALL ".join(
-        f"SELECT municipality, fiscal_year, hash(t) AS h FROM {table} t" for table in _FACT_TABLES
+        f"SELECT municipality, fiscal_year, hash(t) AS h FROM {table} t" for table in FACT_TABLES
     )
     rows = con.execute(
         f"""

@@ -15,6 +15,7 @@ from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.parsing import parse_grid
 from ukiha_pipeline.parsing.model import ParsedSheet
 from ukiha_pipeline.reading import Grid, read_grid
+from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import (
     PROJECT_CELLS,
@@ -64,7 +65,7 @@ def validate_path(
     *,
     fiscal_year: int | None = None,
     municipality: str | None = None,
-    default_municipality: str = "うきは市",
+    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
 ) -> ValidationResult:
     """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure."""
@@ -87,7 +88,7 @@ def validate_paths(
     *,
     fiscal_year: int | None = None,
     municipality: str | None = None,
-    default_municipality: str = "うきは市",
+    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
 ) -> list[ValidationResult]:
     """`validate_path` for many files, the parsed sheets checked together (`check_sheets`)."""
@@ -116,7 +117,7 @@ def validate_grid(
     *,
     fiscal_year: int | None = None,
     municipality: str | None = None,
-    default_municipality: str = "うきは市",
+    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
 ) -> ValidationResult:
     sheet = parse_or_fatal(
@@ -148,7 +149,7 @@ def parse_or_fatal(
     *,
     fiscal_year: int | None = None,
     municipality: str | None = None,
-    default_municipality: str = "うきは市",
+    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
 ) -> ParsedSheet | ValidationResult:
     """The parsed sheet, or the fatal result (unrecognized_layout, fiscal_year_missing)."""
