@@ -75,6 +75,8 @@ RETRY_TRANSIENT: dict[str, Any] = {
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
     """Hash the file and ask the warehouse (read-only) whether it is already the current load."""
+    if target.force:
+        return None
     return current_load(
         target.warehouse,
         path,
@@ -88,6 +90,8 @@ def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
 def check_unchanged_batch(paths: list[Path], target: RunTarget) -> list[SheetOutcome | None]:
     """`check_unchanged` for a batch, with one read-only open of the warehouse. A file that
     cannot be hashed is not unchanged (the reader then reports it as unreadable_file)."""
+    if target.force:
+        return [None] * len(paths)
     return current_loads(
         target.warehouse,
         [(p, _sha256_or_none(p)) for p in paths],
@@ -125,11 +129,17 @@ def load_batch(
     warehouse: Path,
     run_id: str,
     lock_timeout_s: float,
+    force: bool = False,
 ) -> list[LoadOutcome]:
     """The batch in one transaction: all its sheets are loaded, or (on an error) none."""
     with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
         return load_results(
-            con, results, ctx, run_id=run_id, flow_run_id=str(flow_run.id) if flow_run.id else None
+            con,
+            results,
+            ctx,
+            run_id=run_id,
+            flow_run_id=str(flow_run.id) if flow_run.id else None,
+            force=force,
         )
 
 
@@ -163,10 +173,16 @@ def load_sheet(
     warehouse: Path,
     run_id: str,
     lock_timeout_s: float,
+    force: bool = False,
 ) -> LoadOutcome:
     with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
         return load_result(
-            con, result, ctx, run_id=run_id, flow_run_id=str(flow_run.id) if flow_run.id else None
+            con,
+            result,
+            ctx,
+            run_id=run_id,
+            flow_run_id=str(flow_run.id) if flow_run.id else None,
+            force=force,
         )
 
 
@@ -268,7 +284,12 @@ def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) 
             validate_sheet(as_is(sheet), as_is(ctx)) if isinstance(sheet, ParsedSheet) else sheet
         )
         outcome = load_sheet(
-            as_is(result), as_is(ctx), target.warehouse, run_id, target.lock_timeout_s
+            as_is(result),
+            as_is(ctx),
+            target.warehouse,
+            run_id,
+            target.lock_timeout_s,
+            force=target.force,
         )
     except WarehouseError as exc:  # still locked after the retries, or a failed write
         return SheetOutcome.failed(path, exc)
@@ -288,7 +309,14 @@ def ingest_batch(
         todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
         results = validate_batch(todo, as_is(ctx), target) if todo else []
         loaded = iter(
-            load_batch(as_is(results), as_is(ctx), target.warehouse, run_id, target.lock_timeout_s)
+            load_batch(
+                as_is(results),
+                as_is(ctx),
+                target.warehouse,
+                run_id,
+                target.lock_timeout_s,
+                force=target.force,
+            )
             if results
             else []
         )
@@ -342,15 +370,21 @@ def annual_ingest(
     reports: str | None = None,
     fiscal_year: int | None = None,
     municipality: str | None = None,
+    force: bool = False,
 ) -> list[dict[str, object]]:
     """Ingest the new or changed sheets under `paths` (default data/raw); render the reports.
+
+    With `force`, sheets already loaded are ingested again (after rules, master or waivers
+    changed: the content hash alone would call them unchanged).
 
     Ends with the `annual-ingest-summary` artifact and, if a sheet is fatal, has errors or
     could not be loaded, a notification. A warehouse that stays locked stops the run (the
     sheets not reached are `not_attempted`) and fails it with WarehouseError.
     """
     settings = Settings.from_env()
-    target = RunTarget.resolve(settings, paths, warehouse, reports, fiscal_year, municipality)
+    target = RunTarget.resolve(
+        settings, paths, warehouse, reports, fiscal_year, municipality, force=force
+    )
     logger = get_run_logger()
     ctx = load_context(settings)
     run_id = new_run_id()

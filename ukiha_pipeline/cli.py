@@ -136,6 +136,12 @@ def ingest(
     reports: Annotated[Path | None, typer.Option("--reports", help="report folder")] = None,
     fiscal_year: FiscalYearOpt = None,
     municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="ingest sheets already loaded again (after rules/master/waivers change)"
+        ),
+    ] = False,
 ) -> None:
     """The annual run (a Prefect flow): new or changed sheets only, then the reports."""
     _quiet_prefect()
@@ -152,6 +158,7 @@ def ingest(
         reports=str(reports) if reports else None,
         fiscal_year=fiscal_year,
         municipality=municipality,
+        force=force,
     )
     worst = 0
     for o in outcomes:

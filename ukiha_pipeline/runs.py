@@ -40,6 +40,7 @@ class RunTarget:
     default_municipality: str
     lock_timeout_s: float
     batch_size: int = DEFAULT_BATCH_SIZE
+    force: bool = False  # load sheets again even when their content is already current
 
     @classmethod
     def resolve(
@@ -50,6 +51,7 @@ class RunTarget:
         reports: str | None,
         fiscal_year: int | None,
         municipality: str | None,
+        force: bool = False,
     ) -> RunTarget:
         warehouse_path = Path(warehouse) if warehouse else settings.warehouse
         return cls(
@@ -63,6 +65,7 @@ class RunTarget:
             default_municipality=settings.municipality,
             lock_timeout_s=settings.lock_timeout_s,
             batch_size=settings.batch_size,
+            force=force,
         )
 
     def sheet_by_sheet(self, n_sheets: int) -> bool:

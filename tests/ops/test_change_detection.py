@@ -72,3 +72,44 @@ def test_batch_size_setting_and_batches(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert [p for b in target.batches(sheets) for p in b] == sheets
     small = RunTarget.resolve(Settings(batch_size=2), None, None, None, None, None)
     assert [len(b) for b in small.batches(sheets[:5])] == [2, 2, 1]
+
+
+def test_force_ingests_current_content_again(sheet_versions: SheetVersions, tmp_path: Path) -> None:
+    """After a steward adds a waiver, the unchanged sheet must be loaded again to apply it."""
+    from flows.annual_ingest import check_unchanged, check_unchanged_batch
+    from ukiha_pipeline.validation import load_context, validate_path
+    from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+    wh = tmp_path / "w.duckdb"
+    sheet = tmp_path / "rating_F.txt"  # SYNTHETIC: line 91's rating B → F (rating_invalid)
+    lines = sheet_versions.a.read_text(encoding="utf-8").split("\n")
+    assert lines[90].endswith("\tB")
+    lines[90] = lines[90][:-1] + "F"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+
+    plain = load_context()
+    with open_warehouse(wh) as con:
+        assert load_result(con, validate_path(sheet, plain), plain, run_id="r1").n_quarantined == 1
+    key = next(
+        f.row_key for f in validate_path(sheet, plain).failures if f.check == "rating_invalid"
+    )
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        f'[[waiver]]\nfiscal_year = 2021\ncheck = "rating_invalid"\nrow_key = "{key}"\n'
+        'who = "市民協働推進課"\nwhy = "評価は次回の会議で決める"\n',
+        encoding="utf-8",
+    )
+    waived = load_context(waivers_file=waivers)
+    result = validate_path(sheet, waived)
+    settings = Settings(warehouse=wh)
+    target = RunTarget.resolve(settings, [str(sheet)], None, None, None, None)
+    forced = RunTarget.resolve(settings, [str(sheet)], None, None, None, None, force=True)
+    assert check_unchanged.fn(sheet, target) is not None  # same content: skipped
+    assert check_unchanged.fn(sheet, forced) is None
+    assert check_unchanged_batch.fn([sheet], forced) == [None]
+    with open_warehouse(wh) as con:
+        assert load_result(con, result, waived, run_id="r2").status == "unchanged"
+        again = load_result(con, result, waived, run_id="r3", force=True)
+        assert (again.status, again.n_projects, again.n_quarantined) == ("loaded", 99, 0)
+        assert con.execute("SELECT count(*) FROM sheets").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)

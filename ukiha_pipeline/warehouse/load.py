@@ -112,6 +112,7 @@ def load_result(
     run_id: str,
     flow_run_id: str | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> LoadOutcome:
     """One transaction per sheet: replace its (municipality, fiscal year), record failures.
 
@@ -121,7 +122,9 @@ def load_result(
     A fatal sheet loads nothing; its failures are recorded and the previous load stays.
     (The batch of one of `load_results`.)
     """
-    return load_results(con, [result], ctx, run_id=run_id, flow_run_id=flow_run_id, now=now)[0]
+    return load_results(
+        con, [result], ctx, run_id=run_id, flow_run_id=flow_run_id, now=now, force=force
+    )[0]
 
 
 def load_results(
@@ -132,6 +135,7 @@ def load_results(
     run_id: str,
     flow_run_id: str | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> list[LoadOutcome]:
     """Load many sheets in ONE transaction, each table written once per step; one outcome each.
 
@@ -139,7 +143,8 @@ def load_results(
     load times): all of them are in, or (on any error) none. Each municipality is re-keyed
     once per step. A step is a run of sheets with no (municipality, fiscal year) and no
     content twice; a repeat starts the next step, so a later version supersedes an earlier
-    one of the same batch exactly as it would one by one.
+    one of the same batch exactly as it would one by one. With `force`, content that is
+    already current is loaded again (after the rules, the master or the waivers changed).
     """
     now = now or datetime.now(UTC)
     if not results:
@@ -149,7 +154,9 @@ def load_results(
     con.execute("BEGIN")
     try:
         for step in _steps(results):
-            outcomes += _load_step(con, step, ctx, run_id=run_id, flow_run_id=flow_run_id, now=now)
+            outcomes += _load_step(
+                con, step, ctx, run_id=run_id, flow_run_id=flow_run_id, now=now, force=force
+            )
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
@@ -187,11 +194,12 @@ def _load_step(
     run_id: str,
     flow_run_id: str | None,
     now: datetime,
+    force: bool = False,
 ) -> list[LoadOutcome]:
     """Sheets with distinct (municipality, fiscal year) and content, inside the transaction."""
     shas = [r.sha256 for r in results if r.sheet is not None]
     current: dict[str | None, tuple[str, int, int, int, int]] = {}
-    if shas:
+    if shas and not force:
         con.register("_shas", pd.DataFrame({"sha": shas}))
         current = {
             sha: (m, fy, n_p, n_k, n_q)
