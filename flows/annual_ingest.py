@@ -45,7 +45,7 @@ from ukiha_pipeline.runs import (
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, check_sheet, load_context
 from ukiha_pipeline.validation.run import parse_or_fatal, read_or_fatal, validate_paths
-from ukiha_pipeline.warehouse import LoadOutcome, load_result, load_results, open_warehouse
+from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse
 
 T = TypeVar("T")
 
@@ -132,6 +132,17 @@ def load_batch(
     force: bool = False,
 ) -> list[LoadOutcome]:
     """The batch in one transaction: all its sheets are loaded, or (on an error) none."""
+    return _load(results, ctx, warehouse, run_id, lock_timeout_s, force)
+
+
+def _load(
+    results: list[ValidationResult],
+    ctx: RulesContext,
+    warehouse: Path,
+    run_id: str,
+    lock_timeout_s: float,
+    force: bool,
+) -> list[LoadOutcome]:
     with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
         return load_results(
             con,
@@ -175,15 +186,8 @@ def load_sheet(
     lock_timeout_s: float,
     force: bool = False,
 ) -> LoadOutcome:
-    with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
-        return load_result(
-            con,
-            result,
-            ctx,
-            run_id=run_id,
-            flow_run_id=str(flow_run.id) if flow_run.id else None,
-            force=force,
-        )
+    """One sheet, one transaction (the batch of one of `load_batch`)."""
+    return _load([result], ctx, warehouse, run_id, lock_timeout_s, force)[0]
 
 
 @task(cache_policy=NO_CACHE)

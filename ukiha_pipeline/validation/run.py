@@ -68,18 +68,16 @@ def validate_path(
     default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
 ) -> ValidationResult:
-    """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure."""
-    grid = read_or_fatal(path, ctx, lang=lang)
-    if isinstance(grid, ValidationResult):
-        return grid
-    return validate_grid(
-        grid,
+    """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure.
+    (The one-file case of `validate_paths`.)"""
+    return validate_paths(
+        [path],
         ctx,
         fiscal_year=fiscal_year,
         municipality=municipality,
         default_municipality=default_municipality,
         lang=lang,
-    )
+    )[0]
 
 
 def validate_paths(
