@@ -6,7 +6,6 @@ R3 sheet written to tmp_path.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -281,9 +280,9 @@ def test_ambiguous_match_is_a_recorded_warning_in_any_order(
             assert key == (stable_key("うきは市", content_key(LINE_44)),)
 
 
-def test_rekey_cost_per_load(tmp_path: Path, ctx: RulesContext) -> None:
-    """Five years of one municipality re-keyed in well under a second, even when every
-    project of a year is reworded (the worst case: every pair compared)."""
+def test_rekey_again_changes_nothing(tmp_path: Path, ctx: RulesContext) -> None:
+    """Re-keying five loaded years again, one of them fully reworded (every pair compared),
+    finds the keys already there. (Its cost is in benchmarks/pipeline.py, not asserted.)"""
     years = [
         variant(tmp_path, f"y{fy}", fy, {}) if fy != 2023 else None for fy in range(2021, 2026)
     ]
@@ -298,7 +297,6 @@ def test_rekey_cost_per_load(tmp_path: Path, ctx: RulesContext) -> None:
         for p in years:
             assert p is not None
             load_result(con, validate_path(p, ctx), ctx, run_id=p.stem)
-        t0 = time.perf_counter()
         out = rekey_municipality(
             con,
             "うきは市",
@@ -306,8 +304,5 @@ def test_rekey_cost_per_load(tmp_path: Path, ctx: RulesContext) -> None:
             run_now=__import__("datetime").datetime.now(),
             insert=lambda *a: None,
         )
-        elapsed = time.perf_counter() - t0
         assert out.n_changed == 0 and not out.ambiguities  # already keyed; same result
         assert con.execute("SELECT count(DISTINCT project_key) FROM projects").fetchone() == (99,)
-    print(f"rekey of 5 years, one fully reworded: {elapsed * 1000:.1f} ms")
-    assert elapsed < 1.0, elapsed

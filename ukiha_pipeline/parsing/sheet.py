@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import era_to_gregorian
@@ -53,9 +54,13 @@ _MUNICIPALITY = re.compile(r"(?:第\d+期)?([^\s第期]{1,10}?[市町村])")
 _POLICY_VALUE_LABELS = {"現状値": "baseline", "目標値": "target", "最新値": "latest"}
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1 << 16)  # called for most cells; sheets repeat the same labels
 def _key(text: str) -> str:
     """Matching form of a label: NFKC, no spaces."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def fiscal_year_from_header(cell: str) -> int | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import unicodedata
+import re
+from functools import cache
 from pathlib import Path
 
 from ukiha_pipeline.errors import SheetFatal
@@ -22,6 +23,8 @@ _BOMS = (
 )
 #: Share of control characters (other than tab and line ends) above which text is binary.
 MAX_CONTROL_SHARE = 0.01
+#: Unicode category Cc (C0, DEL and C1 controls) without tab, LF and CR.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _unreadable(source: str, message: str, value: str = "") -> SheetFatal:
@@ -31,8 +34,7 @@ def _unreadable(source: str, message: str, value: str = "") -> SheetFatal:
 def _control_share(text: str) -> float:
     if not text:
         return 0.0
-    bad = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n")
-    return bad / len(text)
+    return len(_CONTROL.findall(text)) / len(text)
 
 
 def decode_text(data: bytes, source: str) -> tuple[str, str]:
@@ -110,5 +112,11 @@ def read_text_grid(path: Path) -> Grid:
         text = text[1:]
     lines = split_lines(text)
     rows = tuple(tuple(line.split("\t")) for line in lines)
-    positions = tuple(RowPosition(i) for i in range(1, len(rows) + 1))
+    positions = tuple(map(_line, range(1, len(rows) + 1)))
     return Grid(source, hashlib.sha256(data).hexdigest(), encoding, rows, positions)
+
+
+@cache
+def _line(number: int) -> RowPosition:
+    """The position of a text line (immutable, so one object per line number serves all)."""
+    return RowPosition(number)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -30,10 +31,13 @@ PROJECT_CELLS: dict[str, tuple[str, int]] = {
 VALUE_LABELS = {"baseline": "現状値", "target": "目標値", "latest": "最新値"}
 
 
+_NOT_CONTENT = re.compile(r"[\s・、。,.()「」『』]")
+
+
+@lru_cache(maxsize=1 << 16)  # the same project texts come back every year and every run
 def content_key(text: str) -> str:
     """Project text for matching: NFKC, no spaces, no bullet or punctuation."""
-    t = unicodedata.normalize("NFKC", text)
-    return re.sub(r"[\s・、。,.()「」『』]", "", t)
+    return _NOT_CONTENT.sub("", unicodedata.normalize("NFKC", text))
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -233,28 +234,36 @@ class RekeyOutcome:
     seconds: float
 
 
-def project_items(con: duckdb.DuckDBPyConnection, municipality: str) -> list[Item]:
+def project_items(
+    con: duckdb.DuckDBPyConnection, municipalities: Sequence[str]
+) -> dict[str, list[Item]]:
     rows = con.execute(
-        "SELECT fiscal_year, project_key, policy_no, measure_no, submeasure_no, seq, content, "
-        "source_line FROM projects WHERE municipality = ?",
-        [municipality],
+        "SELECT municipality, fiscal_year, project_key, policy_no, measure_no, submeasure_no, "
+        "seq, content, source_line FROM projects WHERE list_contains(?, municipality)",
+        [list(municipalities)],
     ).fetchall()
-    return [
-        Item(fy, key, "project", (p, m, s), (p, m, s, seq, line), content_key(text), text, line)
-        for fy, key, p, m, s, seq, text, line in rows
-    ]
+    out: dict[str, list[Item]] = {m: [] for m in municipalities}
+    for mun, fy, key, p, m, s, seq, text, line in rows:
+        out[mun].append(
+            Item(fy, key, "project", (p, m, s), (p, m, s, seq, line), content_key(text), text, line)
+        )
+    return out
 
 
-def kpi_items(con: duckdb.DuckDBPyConnection, municipality: str) -> list[Item]:
+def kpi_items(
+    con: duckdb.DuckDBPyConnection, municipalities: Sequence[str]
+) -> dict[str, list[Item]]:
     rows = con.execute(
-        "SELECT fiscal_year, kpi_key, level, policy_no, measure_no, name, source_line "
-        "FROM kpis WHERE municipality = ?",
-        [municipality],
+        "SELECT municipality, fiscal_year, kpi_key, level, policy_no, measure_no, name, "
+        "source_line FROM kpis WHERE list_contains(?, municipality)",
+        [list(municipalities)],
     ).fetchall()
-    return [
-        Item(fy, key, level, (p, m), (p, m or 0, line), content_key(name), name, line)
-        for fy, key, level, p, m, name, line in rows
-    ]
+    out: dict[str, list[Item]] = {m: [] for m in municipalities}
+    for mun, fy, key, level, p, m, name, line in rows:
+        out[mun].append(
+            Item(fy, key, level, (p, m), (p, m or 0, line), content_key(name), name, line)
+        )
+    return out
 
 
 def rekey_municipality(
@@ -266,53 +275,86 @@ def rekey_municipality(
     insert: Insert,
     lang: str = "ja",
 ) -> RekeyOutcome:
-    """Re-key every fiscal year of one municipality (inside the caller's transaction).
+    """`rekey_municipalities` for one municipality."""
+    return rekey_municipalities(con, [municipality], ctx, run_now=run_now, insert=insert, lang=lang)
+
+
+def rekey_municipalities(
+    con: duckdb.DuckDBPyConnection,
+    municipalities: Sequence[str],
+    ctx: RulesContext,
+    *,
+    run_now: datetime,
+    insert: Insert,
+    lang: str = "ja",
+) -> RekeyOutcome:
+    """Re-key every fiscal year of each municipality (inside the caller's transaction).
 
     Updates project_key in projects and project_departments and kpi_key in kpis and
     kpi_departments where it changed, and replaces the `ambiguous_key_match` failures attached
-    to each current sheet of the municipality with the ambiguities found now.
+    to each current sheet of the municipalities with the ambiguities found now. Matching is
+    per municipality; the reads and writes are a few statements for all of them (a batch of
+    sheets from many municipalities costs a few queries, not a few per municipality).
     """
     t0 = time.perf_counter()
-    projects = match_keys(
-        project_items(con, municipality), lambda it: stable_key(municipality, it.text)
+    municipalities = list(dict.fromkeys(municipalities))
+    all_projects, all_kpis = project_items(con, municipalities), kpi_items(con, municipalities)
+    project_changes: list[tuple[str, int, str, str]] = []
+    kpi_changes: list[tuple[str, int, str, str]] = []
+    ambiguities: dict[str, tuple[Ambiguity, ...]] = {}
+    for mun in municipalities:
+        projects = match_keys(all_projects[mun], partial(_project_key, mun))
+        kpis = match_keys(all_kpis[mun], partial(_kpi_key, mun))
+        project_changes += _changes(mun, projects)
+        kpi_changes += _changes(mun, kpis)
+        ambiguities[mun] = (*projects.ambiguities, *kpis.ambiguities)
+    _apply(con, ("projects", "project_departments"), "project_key", project_changes)
+    _apply(con, ("kpis", "kpi_departments"), "kpi_key", kpi_changes)
+    _record(con, ambiguities, ctx, run_now=run_now, insert=insert, lang=lang)
+    return RekeyOutcome(
+        len(project_changes) + len(kpi_changes),
+        tuple(a for found in ambiguities.values() for a in found),
+        time.perf_counter() - t0,
     )
-    kpis = match_keys(
-        kpi_items(con, municipality), lambda it: stable_key(municipality, it.scope, it.text)
-    )
-    n = _apply(con, municipality, ("projects", "project_departments"), "project_key", projects)
-    n += _apply(con, municipality, ("kpis", "kpi_departments"), "kpi_key", kpis)
-    ambiguities = (*projects.ambiguities, *kpis.ambiguities)
-    _record(con, municipality, ambiguities, ctx, run_now=run_now, insert=insert, lang=lang)
-    return RekeyOutcome(n, ambiguities, time.perf_counter() - t0)
+
+
+def _project_key(municipality: str, it: Item) -> str:
+    return stable_key(municipality, it.text)
+
+
+def _kpi_key(municipality: str, it: Item) -> str:
+    return stable_key(municipality, it.scope, it.text)
+
+
+def _changes(municipality: str, matching: Matching) -> list[tuple[str, int, str, str]]:
+    return [(municipality, fy, old, new) for (fy, old), new in matching.keys.items() if old != new]
 
 
 def _apply(
     con: duckdb.DuckDBPyConnection,
-    municipality: str,
     tables: tuple[str, str],
     column: str,
-    matching: Matching,
-) -> int:
-    changes = [(fy, old, new) for (fy, old), new in matching.keys.items() if old != new]
+    changes: list[tuple[str, int, str, str]],
+) -> None:
     if not changes:
-        return 0
-    con.register("_rekey", pd.DataFrame(changes, columns=["fiscal_year", "old_key", "new_key"]))
+        return
+    con.register(
+        "_rekey",
+        pd.DataFrame(changes, columns=["municipality", "fiscal_year", "old_key", "new_key"]),
+    )
     for table in tables:
         # one statement per table: keys that swap or chain are read before any is written
         con.execute(
             f"UPDATE {table} SET {column} = r.new_key FROM _rekey r "
-            f"WHERE {table}.municipality = ? AND {table}.fiscal_year = r.fiscal_year "
-            f"AND {table}.{column} = r.old_key",
-            [municipality],
+            f"WHERE {table}.municipality = r.municipality "
+            f"AND {table}.fiscal_year = r.fiscal_year AND {table}.{column} = r.old_key"
         )
     con.unregister("_rekey")
-    return len(changes)
 
 
 def _record(
     con: duckdb.DuckDBPyConnection,
-    municipality: str,
-    ambiguities: Iterable[Ambiguity],
+    ambiguities: dict[str, tuple[Ambiguity, ...]],
     ctx: RulesContext,
     *,
     run_now: datetime,
@@ -325,10 +367,11 @@ def _record(
     comparing one load of a sheet with the one before; which ones there are depends on the set
     of sheets loaded, so they are recomputed after every load of the municipality.
     """
+    municipalities = list(ambiguities)
     con.execute(
         """
         DELETE FROM validation_failures
-        WHERE "check" = ? AND municipality = ?
+        WHERE "check" = ? AND list_contains(?, municipality)
           AND EXISTS (
               SELECT 1 FROM sheets s
               WHERE s.municipality = validation_failures.municipality
@@ -338,62 +381,79 @@ def _record(
                 AND s.source_sha256 = validation_failures.source_sha256
           )
         """,
-        [CHECK, municipality],
+        [CHECK, municipalities],
     )
+    if not any(ambiguities.values()):
+        return
     current = {
-        fy: (run_id, source_file, sha)
-        for fy, run_id, source_file, sha in con.execute(
-            "SELECT fiscal_year, run_id, source_file, source_sha256 FROM sheets "
-            "WHERE municipality = ? AND status = 'current'",
-            [municipality],
+        (mun, fy): (run_id, source_file, sha)
+        for mun, fy, run_id, source_file, sha in con.execute(
+            "SELECT municipality, fiscal_year, run_id, source_file, source_sha256 FROM sheets "
+            "WHERE list_contains(?, municipality) AND status = 'current'",
+            [municipalities],
         ).fetchall()
     }
     severity = ctx.rules.severity.get(CHECK, "warning")
     rows = []
-    for a in ambiguities:
-        it = a.item
-        if it.fiscal_year not in current:  # facts written without a sheet (tests)
-            continue
-        run_id, source_file, sha = current[it.fiscal_year]
-        entity = "project" if it.scope == "project" else "kpi"
-        column = "事業内容" if entity == "project" else "KPI名"
-        identity = f"project|{it.text}" if entity == "project" else f"kpi|{it.scope}|{it.text}"
-        message, hint = render(
-            CHECK,
-            lang,
-            value=it.display,
-            detail=_detail(a),
-            fiscal_year=it.fiscal_year,
-        )
-        rows.append(
-            {
-                "run_id": run_id,
-                "source_file": source_file,
-                "source_sha256": sha,
-                "worksheet": None,
-                "line": it.source_line,
-                "municipality": municipality,
-                "fiscal_year": it.fiscal_year,
-                "entity": entity,
-                "column": column,
-                "check": CHECK,
-                "severity": severity,
-                "value": it.display,
-                "message": message,
-                "hint": hint,
-                "row_text": None,
-                "recorded_at": run_now,
-                # the formula of validation.run.row_key, so waivers and history match it
-                "row_key": hashlib.sha1(f"{identity}|{column}".encode()).hexdigest()[:12],
-                "waived": None,
-            }
-        )
+    for municipality, found in ambiguities.items():
+        for a in found:
+            it = a.item
+            if (municipality, it.fiscal_year) not in current:  # facts without a sheet (tests)
+                continue
+            run_id, source_file, sha = current[(municipality, it.fiscal_year)]
+            rows.append(
+                _failure_row(a, municipality, run_id, source_file, sha, severity, run_now, lang)
+            )
     if rows:
         insert(
             con,
             "validation_failures",
             pd.DataFrame(rows, columns=list(TABLE_COLUMNS["validation_failures"])),
         )
+
+
+def _failure_row(
+    a: Ambiguity,
+    municipality: str,
+    run_id: str,
+    source_file: str,
+    sha: str,
+    severity: str,
+    run_now: datetime,
+    lang: str,
+) -> dict[str, object]:
+    it = a.item
+    entity = "project" if it.scope == "project" else "kpi"
+    column = "事業内容" if entity == "project" else "KPI名"
+    identity = f"project|{it.text}" if entity == "project" else f"kpi|{it.scope}|{it.text}"
+    message, hint = render(
+        CHECK,
+        lang,
+        value=it.display,
+        detail=_detail(a),
+        fiscal_year=it.fiscal_year,
+    )
+    return {
+        "run_id": run_id,
+        "source_file": source_file,
+        "source_sha256": sha,
+        "worksheet": None,
+        "line": it.source_line,
+        "municipality": municipality,
+        "fiscal_year": it.fiscal_year,
+        "entity": entity,
+        "column": column,
+        "check": CHECK,
+        "severity": severity,
+        "value": it.display,
+        "message": message,
+        "hint": hint,
+        "row_text": None,
+        "recorded_at": run_now,
+        # the formula of validation.run.row_key, so waivers and history match it
+        "row_key": hashlib.sha1(f"{identity}|{column}".encode()).hexdigest()[:12],
+        "waived": None,
+    }
 
 
 def _detail(a: Ambiguity) -> str:

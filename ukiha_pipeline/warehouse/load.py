@@ -15,7 +15,7 @@ import pandas as pd
 from ukiha_pipeline.errors import WarehouseError
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.result import ValidationResult
-from ukiha_pipeline.warehouse.keys import rekey_municipality
+from ukiha_pipeline.warehouse.keys import rekey_municipalities
 from ukiha_pipeline.warehouse.schema import (
     CURRENT_COMMENTS_SQL,
     FACT_TABLES,
@@ -317,6 +317,6 @@ def _load_step(
         _insert(con, "sheets", table_frame("sheets", rows["sheets"]))
         con.unregister("_keys")
     # keys are a function of the set of sheets of the municipality: re-key all its years
-    for municipality in dict.fromkeys(m for m, _ in keys):
-        rekey_municipality(con, municipality, ctx, run_now=now, insert=_insert)
+    if keys:
+        rekey_municipalities(con, [m for m, _ in keys], ctx, run_now=now, insert=_insert)
     return outcomes
