@@ -123,11 +123,40 @@ def _sorted(df: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
 def test_fact_tables_equal_the_text_export_apart_from_positions(
     loaded: dict[str, Loaded], form: str, table: str
 ) -> None:
-    """`source_line` is the worksheet row (it restarts on each worksheet of the split book)."""
+    """`source_line` is the worksheet row (it restarts on each worksheet of the split book);
+    `source_worksheet` names the worksheet."""
     text, book = loaded["text"].tables[table], loaded[form].tables[table]
     assert len(book) == len(text) > 0
-    drop = [c for c in ("source_line", "raw_target") if c in text.columns]
+    drop = [c for c in ("source_line", "source_worksheet", "raw_target") if c in text.columns]
     pd.testing.assert_frame_equal(_sorted(book, drop), _sorted(text, drop))
+
+
+@pytest.mark.parametrize("form", ["one", "split"])
+def test_worksheet_and_row_lead_back_to_the_cell(
+    loaded: dict[str, Loaded], form: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every project and KPI row of a workbook names its worksheet; (worksheet, source_line)
+    is the cell the analyst finds the text in. The text export leaves the worksheet NULL."""
+    layout = ONE if form == "one" else SPLIT
+    book = openpyxl.load_workbook(
+        write_r3_workbook(tmp_path_factory.mktemp("wb") / "b.xlsx", layout), read_only=True
+    )
+    for table, column, col in (("projects", "content", 4), ("kpis", "name", None)):
+        rows = loaded[form].tables[table]
+        assert set(rows["source_worksheet"]) <= {title for title, _, _ in layout}
+        assert loaded["text"].tables[table]["source_worksheet"].isna().all()
+        for ws_title, line, value in zip(
+            rows["source_worksheet"], rows["source_line"], rows[column], strict=True
+        ):
+            cells = [c for c in next(book[ws_title].iter_rows(line, line, values_only=True))]
+            texts = [" ".join(str(c).split()) for c in cells if c is not None]
+            if col is not None:
+                assert cells[col - 1] == value
+            else:  # a KPI name sits in a label cell (a line break typed where a space was)
+                assert any(value in t for t in texts), (ws_title, line, value, texts)
+    if form == "split":
+        sheets = loaded[form].tables["projects"]["source_worksheet"]
+        assert sheets.nunique() == len(SPLIT)
 
 
 @pytest.mark.parametrize("form", ["one", "split"])

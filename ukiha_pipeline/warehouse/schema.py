@@ -40,6 +40,7 @@ TABLES: dict[str, str] = {
             overview       VARCHAR,
             aim            VARCHAR,
             source_line    INTEGER NOT NULL,
+            source_worksheet VARCHAR,
             PRIMARY KEY (municipality, fiscal_year, policy_no)
         )""",
     "measures": """
@@ -50,6 +51,7 @@ TABLES: dict[str, str] = {
             measure_no     INTEGER NOT NULL,
             title          VARCHAR NOT NULL,
             source_line    INTEGER NOT NULL,
+            source_worksheet VARCHAR,
             PRIMARY KEY (municipality, fiscal_year, policy_no, measure_no)
         )""",
     "submeasures": """
@@ -61,6 +63,7 @@ TABLES: dict[str, str] = {
             submeasure_no  INTEGER NOT NULL,
             title          VARCHAR NOT NULL,
             source_line    INTEGER NOT NULL,
+            source_worksheet VARCHAR,
             PRIMARY KEY (municipality, fiscal_year, policy_no, measure_no, submeasure_no)
         )""",
     "projects": """
@@ -79,6 +82,7 @@ TABLES: dict[str, str] = {
             raw_flag       VARCHAR,
             raw_rating     VARCHAR,
             source_line    INTEGER NOT NULL,
+            source_worksheet VARCHAR,
             PRIMARY KEY (municipality, fiscal_year, project_key)
         )""",
     "project_departments": """
@@ -124,6 +128,7 @@ TABLES: dict[str, str] = {
             raw_target_year     VARCHAR,
             raw_latest_year     VARCHAR,
             source_line         INTEGER NOT NULL,
+            source_worksheet    VARCHAR,
             PRIMARY KEY (municipality, fiscal_year, kpi_key)
         )""",
     "kpi_departments": """
@@ -299,6 +304,8 @@ _GLOSSARY: dict[str, str] = {
     "every fiscal year (README, Warehouse)",
     "kpi_key": "KPIキー — stable KPI key: the same KPI has the same key in every fiscal year",
     "source_line": "元の行 — 1-based line of the text file (or row of the workbook) it came from",
+    "source_worksheet": "元のワークシート — worksheet of the workbook it came from, with "
+    "source_line its row (NULL for text files)",
     "source_file": "ファイル — path of the sheet file as given to the run",
     "source_sha256": "ファイルのハッシュ — SHA-256 of the sheet file's bytes",
     "run_id": "実行ID — id of the ingest run that wrote the row",
@@ -464,6 +471,11 @@ MIGRATIONS: tuple[str, ...] = (
     # there (raw_rating / raw_flag keep the text)
     "ALTER TABLE projects ALTER COLUMN rating DROP NOT NULL",
     "ALTER TABLE projects ALTER COLUMN commercialized DROP NOT NULL",
+    # the worksheet of a workbook row (source_line alone restarts on every worksheet)
+    *(
+        f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS source_worksheet VARCHAR"
+        for t in ("policies", "measures", "submeasures", "projects", "kpis")
+    ),
 )
 
 

@@ -107,6 +107,7 @@ def build_rows(
                     "overview": p.overview or None,
                     "aim": p.aim or None,
                     "source_line": pos[p.row].line,
+                    "source_worksheet": pos[p.row].worksheet,
                 }
                 for p in sheet.policies
             ],
@@ -119,6 +120,7 @@ def build_rows(
                     "measure_no": m.measure_no,
                     "title": m.title,
                     "source_line": pos[m.row].line,
+                    "source_worksheet": pos[m.row].worksheet,
                 }
                 for m in sheet.measures
             ],
@@ -132,6 +134,7 @@ def build_rows(
                     "submeasure_no": s.submeasure_no,
                     "title": s.title,
                     "source_line": pos[s.row].line,
+                    "source_worksheet": pos[s.row].worksheet,
                 }
                 for s in sheet.submeasures
             ],
@@ -163,6 +166,7 @@ def build_rows(
                 "raw_flag": p.cells[4],
                 "raw_rating": p.cells[6],
                 "source_line": pos[p.row].line,
+                "source_worksheet": pos[p.row].worksheet,
             }
         )
         for dept, sect in pair_departments(cells[1], cells[2], ctx, fy):
@@ -186,6 +190,7 @@ def build_rows(
             "name": k.name,
             "definition": v.definition,
             "source_line": pos[k.row].line,
+            "source_worksheet": pos[k.row].worksheet,
         }
         for which in ("baseline", "target", "latest"):
             q = parse_quantity(v.raw[which])
