@@ -1,14 +1,27 @@
 """The annual ingest flow: thin wiring of the stages (read → parse → validate → load → report).
 
+Every run goes in batches of `UKIHA_BATCH_SIZE` sheets (a run of one sheet is a batch of one):
+per batch one change check, one validation (one pandera call per model) and one warehouse
+transaction. Validating a batch needs nothing but its files and the rules, so batches are
+submitted ahead to the flow's task runner (Prefect's thread pool, or Dask workers: see
+`flows/task_runners.py`); the warehouse has one writer, this flow's process, which loads the
+batches one after another in input order.
+
 Only what changed is ingested: a sheet whose content is already the current load of its
-year is reported `unchanged` without being parsed. Tasks that touch files or the warehouse
-retry transient faults (a locked warehouse, an OSError) with backoff; a bad sheet is never
-retried. The run ends with a summary artifact and, when it needs attention, a notification.
+year is reported `unchanged` without being read or parsed. Tasks that touch files or the
+warehouse retry transient faults (a locked warehouse, an OSError) with backoff; a bad sheet is
+never retried. A batch the warehouse refuses for another reason is loaded again sheet by sheet,
+so that only the sheet that cannot be loaded is `failed`. The run ends with a summary artifact
+and, when it needs attention, a notification.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -22,29 +35,27 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
+from flows.task_runners import default_task_runner, validation_slots
 from ukiha_pipeline.errors import UkihaError, WarehouseError
-from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_line, summary_markdown
+from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_line
 from ukiha_pipeline.notify import send_notifications
-from ukiha_pipeline.parsing import ParsedSheet
-from ukiha_pipeline.reading import Grid
-from ukiha_pipeline.reports import render_all
 from ukiha_pipeline.runs import (
     RunSummary,
     RunTarget,
     SheetOutcome,
-    current_load,
     current_loads,
     file_sha256,
     is_transient,
 )
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
-from ukiha_pipeline.validation import RulesContext, ValidationResult, check_sheet, load_context
-from ukiha_pipeline.validation.run import parse_or_fatal, read_or_fatal, validate_paths
+from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context
+from ukiha_pipeline.validation.run import validate_paths
 from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse
 
 T = TypeVar("T")
@@ -70,20 +81,6 @@ RETRY_TRANSIENT: dict[str, Any] = {
     "retry_delay_seconds": list(RETRY_DELAYS_S),
     "retry_condition_fn": retry_if_transient,
 }
-
-
-@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
-def check_unchanged(path: Path, target: RunTarget) -> SheetOutcome | None:
-    """Hash the file and ask the warehouse (read-only) whether it is already the current load."""
-    if target.force:
-        return None
-    return current_load(
-        target.warehouse,
-        path,
-        fiscal_year=target.fiscal_year,
-        municipality=target.municipality,
-        lock_timeout_s=target.lock_timeout_s,
-    )
 
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
@@ -132,17 +129,6 @@ def load_batch(
     force: bool = False,
 ) -> list[LoadOutcome]:
     """The batch in one transaction: all its sheets are loaded, or (on an error) none."""
-    return _load(results, ctx, warehouse, run_id, lock_timeout_s, force)
-
-
-def _load(
-    results: list[ValidationResult],
-    ctx: RulesContext,
-    warehouse: Path,
-    run_id: str,
-    lock_timeout_s: float,
-    force: bool,
-) -> list[LoadOutcome]:
     with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
         return load_results(
             con,
@@ -155,93 +141,30 @@ def _load(
 
 
 @task(cache_policy=NO_CACHE)
-def read_sheet(path: Path, ctx: RulesContext) -> Grid | ValidationResult:
-    """No retries: check_unchanged has just read the file (retrying an OSError). A file that
-    cannot be read is a verdict on the sheet, returned as its fatal result (no traceback)."""
-    return read_or_fatal(path, ctx)
-
-
-@task(cache_policy=NO_CACHE)
-def parse_sheet(grid: Grid, ctx: RulesContext, target: RunTarget) -> ParsedSheet | ValidationResult:
-    return parse_or_fatal(
-        grid,
-        ctx,
-        fiscal_year=target.fiscal_year,
-        municipality=target.municipality,
-        default_municipality=target.default_municipality,
-    )
-
-
-@task(cache_policy=NO_CACHE)
-def validate_sheet(sheet: ParsedSheet, ctx: RulesContext) -> ValidationResult:
-    return check_sheet(sheet, ctx)
-
-
-@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
-def load_sheet(
-    result: ValidationResult,
-    ctx: RulesContext,
-    warehouse: Path,
-    run_id: str,
-    lock_timeout_s: float,
-    force: bool = False,
-) -> LoadOutcome:
-    """One sheet, one transaction (the batch of one of `load_batch`)."""
-    return _load([result], ctx, warehouse, run_id, lock_timeout_s, force)[0]
-
-
-@task(cache_policy=NO_CACHE)
-def publish_artifacts(result: ValidationResult) -> None:
-    """A table of the sheet's failures and a markdown summary, keyed per sheet for history."""
-    sheet_artifacts(result)
-
-
-@task(cache_policy=NO_CACHE)
 def publish_batch_artifacts(results: list[ValidationResult]) -> None:
-    """One table of the batch's failures (with their file) and one summary line per sheet.
-
-    Two artifacts per batch, not two per sheet: at hundreds of sheets the API calls would cost
-    more than the sheets' work. Each sheet's history stays in the warehouse (`ukiha failures`).
-    """
-    rows = [
-        {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
-        for result in results
-        for f in result.failures
-    ]
-    create_table_artifact(
-        table=rows or [{"message": "問題なし"}],
-        description=f"検証結果 {len(results)} シート ({results[0].source_file} ほか)",
-    )
-    create_markdown_artifact(
-        markdown="\n".join(
-            ["# 検証の要約 (バッチ)", "", *(f"- {summary_line(r)}" for r in results)]
-        ),
-        description=f"検証の要約 {len(results)} シート",
-    )
-
-
-def sheet_artifacts(result: ValidationResult) -> None:
-    key = artifact_key(result.source_file)
-    rows = [
-        {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
-        for f in result.failures
-    ]
-    create_table_artifact(
-        key=f"failures-{key}",
-        table=rows or [{"message": "問題なし"}],
-        description=f"検証結果 {result.source_file}",
-    )
-    create_markdown_artifact(
-        key=f"summary-{key}",
-        markdown=summary_markdown(result),
-        description=f"検証の要約 {result.source_file}",
-    )
+    """Per sheet, under a stable key (a steward finds a sheet's latest by its file name): the
+    table of its failures `failures-<key>`, its counts in the description. One artifact per
+    sheet, no more (each is an API call); the sheet's year and counts are in the run's
+    summary, its history in the warehouse (`ukiha failures`)."""
+    for result in results:
+        key = artifact_key(result.source_file)
+        rows = [
+            {k: ("" if v is None else str(v)) for k, v in f.to_json_dict().items()}
+            for f in result.failures
+        ]
+        create_table_artifact(
+            key=f"failures-{key}",
+            table=rows or [{"message": "問題なし"}],
+            description=f"検証結果 {summary_line(result)}",
+        )
 
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def render_reports(
     warehouse: Path, out_dir: Path, lock_timeout_s: float, legend: dict[str, str]
 ) -> list[Path]:
+    from ukiha_pipeline.reports import render_all  # not on Dask workers, which only validate
+
     with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
         return render_all(con, out_dir, rating_legend=legend)
 
@@ -261,74 +184,132 @@ def notify(summary: RunSummary, settings: Settings) -> list[str]:
 
 def artifact_key(source_file: str) -> str:
     """Prefect keys allow a-z, 0-9 and '-': the file stem, slugged, plus a short hash."""
-    import hashlib
-
     stem = Path(source_file).stem.lower()
     slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:40] or "sheet"
     return f"{slug}-{hashlib.sha1(stem.encode()).hexdigest()[:6]}"
 
 
-def ingest_sheet(path: Path, ctx: RulesContext, target: RunTarget, run_id: str) -> SheetOutcome:
-    """One sheet: skip it if unchanged, else read → parse → validate → load → artifacts.
+@dataclass(frozen=True)
+class Pending:
+    """A batch on its way: change-checked, its validation submitted to the task runner (or
+    the error that stopped it before that)."""
 
-    Sheets, results and the rules context go to the tasks `quote`d: Prefect would otherwise
-    walk every object inside them (looking for upstream futures), which costs more than the
-    work on a sheet.
-    """
-    try:
-        try:
-            unchanged = check_unchanged(path, target)
-        except OSError:
-            unchanged = None  # the reader reports the file as unreadable_file
-        if unchanged is not None:
-            return unchanged
-        grid = read_sheet(path, as_is(ctx))
-        sheet = parse_sheet(as_is(grid), as_is(ctx), target) if isinstance(grid, Grid) else grid
-        result = (
-            validate_sheet(as_is(sheet), as_is(ctx)) if isinstance(sheet, ParsedSheet) else sheet
-        )
-        outcome = load_sheet(
-            as_is(result),
-            as_is(ctx),
-            target.warehouse,
-            run_id,
-            target.lock_timeout_s,
-            force=target.force,
-        )
-    except WarehouseError as exc:  # still locked after the retries, or a failed write
-        return SheetOutcome.failed(path, exc)
-    publish_artifacts(as_is(result))
-    return SheetOutcome.from_load(outcome)
+    paths: list[Path]
+    unchanged: list[SheetOutcome | None]
+    validation: PrefectFuture[list[ValidationResult]] | None = None
+    error: WarehouseError | None = None
 
 
-def ingest_batch(
-    paths: list[Path], ctx: RulesContext, target: RunTarget, run_id: str
-) -> list[SheetOutcome]:
-    """A batch: skip unchanged sheets, validate the rest together, load them in one transaction.
-
-    If the warehouse cannot take the batch, every sheet of it is `failed` (none is loaded).
-    """
+def start_batch(paths: list[Path], ctx: RulesContext, target: RunTarget) -> Pending:
+    """Skip unchanged sheets (before reading them); submit the rest's validation."""
     try:
         unchanged = check_unchanged_batch(paths, target)
-        todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
-        results = validate_batch(todo, as_is(ctx), target) if todo else []
-        loaded = iter(
-            load_batch(
-                as_is(results),
+    except WarehouseError as exc:  # still locked after the retries
+        return Pending(paths, [None] * len(paths), error=exc)
+    todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
+    # not `as_is`: Dask passes a `quote` on as a plain tuple (the context is small to walk)
+    validation = validate_batch.submit(todo, ctx, target) if todo else None
+    return Pending(paths, unchanged, validation)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A batch ingested: its sheets' outcomes, its validation results, whether the run stops."""
+
+    paths: list[Path]
+    outcomes: list[SheetOutcome]
+    results: list[ValidationResult]
+    stop: bool = False
+
+
+def finish_batch(pending: Pending, ctx: RulesContext, target: RunTarget, run_id: str) -> Done:
+    """Wait for the batch's validation and load it."""
+    if pending.error is not None:
+        return Done(
+            pending.paths, [SheetOutcome.failed(p, pending.error) for p in pending.paths], [], True
+        )
+    results = pending.validation.result() if pending.validation is not None else []
+    loaded, stop = load_step(results, ctx, target, run_id)
+    done = iter(loaded)
+    outcomes = [u if u is not None else next(done) for u in pending.unchanged]
+    return Done(pending.paths, outcomes, results, stop)
+
+
+def load_step(
+    results: list[ValidationResult], ctx: RulesContext, target: RunTarget, run_id: str
+) -> tuple[list[SheetOutcome], bool]:
+    """The batch in one transaction: (outcomes, stop run).
+
+    If the warehouse stays locked, every sheet of the batch is `failed` and the run stops. If
+    the batch fails for any other reason, its sheets are loaded one by one (each in its own
+    transaction), so that only a sheet that cannot be loaded is `failed`, naming its file.
+    """
+
+    def load(batch: list[ValidationResult]) -> list[SheetOutcome]:
+        return [
+            SheetOutcome.from_load(o)
+            for o in load_batch(
+                as_is(batch),
                 as_is(ctx),
                 target.warehouse,
                 run_id,
                 target.lock_timeout_s,
                 force=target.force,
             )
-            if results
-            else []
+        ]
+
+    if not results:
+        return [], False
+    try:
+        return load(results), False
+    except Exception as exc:
+        if is_transient(exc):
+            return [SheetOutcome.failed(Path(r.source_file), exc) for r in results], True
+        if len(results) == 1:
+            return [SheetOutcome.not_loaded(results[0].source_file, exc)], False
+        get_run_logger().warning(
+            "batch of %d sheets not loaded (%s): loading them one by one",
+            len(results),
+            (str(exc).splitlines() or [type(exc).__name__])[0],
         )
-    except WarehouseError as exc:
-        return [SheetOutcome.failed(p, exc) for p in paths]
-    if results:
-        publish_batch_artifacts(as_is(results))
-    return [u if u is not None else SheetOutcome.from_load(next(loaded)) for u in unchanged]
+    outcomes: list[SheetOutcome] = []
+    for i, result in enumerate(results):
+        try:
+            outcomes += load([result])
+        except Exception as exc:
+            if not is_transient(exc):
+                outcomes.append(SheetOutcome.not_loaded(result.source_file, exc))
+                continue
+            outcomes.append(SheetOutcome.failed(Path(result.source_file), exc))
+            rest = results[i + 1 :]
+            return outcomes + [SheetOutcome.not_attempted(Path(r.source_file)) for r in rest], True
+    return outcomes, False
+
+
+def ingest_batches(
+    batches: list[list[Path]], ctx: RulesContext, target: RunTarget, run_id: str
+) -> Iterator[Done]:
+    """The batches ingested, in input order.
+
+    The validation of the next batches runs on the task runner (as many batches ahead as it
+    has worker slots) while this process loads the current one. After a batch the warehouse
+    could not take (locked), the rest are `not_attempted` (their validations are dropped).
+    """
+    queue = deque(batches)
+    pending: deque[Pending] = deque()
+    ahead = 0  # known once a validation is submitted (a Dask cluster starts with the first)
+    while queue or pending:
+        # no look-ahead past a batch the warehouse already refused (its retries took long enough)
+        while queue and len(pending) <= ahead and not (pending and pending[-1].error):
+            pending.append(start_batch(queue.popleft(), ctx, target))
+            if not ahead and pending[-1].validation is not None:
+                ahead = validation_slots()
+        done = finish_batch(pending.popleft(), ctx, target, run_id)
+        yield done
+        if done.stop:
+            for paths in [*(p.paths for p in pending), *queue]:
+                yield Done(paths, [SheetOutcome.not_attempted(p) for p in paths], [], True)
+            return
 
 
 def start_progress(n_sheets: int) -> UUID:
@@ -367,7 +348,7 @@ def log_outcome(o: SheetOutcome, i: int, n: int) -> None:
     )
 
 
-@flow(name="annual-ingest", log_prints=False)
+@flow(name="annual-ingest", log_prints=False, task_runner=default_task_runner())
 def annual_ingest(
     paths: list[str] | None = None,
     warehouse: str | None = None,
@@ -383,7 +364,12 @@ def annual_ingest(
 
     Ends with the `annual-ingest-summary` artifact and, if a sheet is fatal, has errors or
     could not be loaded, a notification. A warehouse that stays locked stops the run (the
-    sheets not reached are `not_attempted`) and fails it with WarehouseError.
+    sheets not reached are `not_attempted`) and fails it with WarehouseError; a sheet the
+    warehouse refuses for another reason is `failed` alone, and the run fails at its end.
+
+    Validation runs on the flow's task runner: `annual_ingest.with_options(task_runner=
+    DaskTaskRunner(...))`, or `UKIHA_DASK_WORKERS` / `UKIHA_DASK_ADDRESS` when this module is
+    imported (`flows/task_runners.py`).
     """
     settings = Settings.from_env()
     target = RunTarget.resolve(
@@ -395,21 +381,17 @@ def annual_ingest(
     sheets = discover_sheets(target.paths)
     progress = start_progress(len(sheets))
     outcomes: list[SheetOutcome] = []
-    stopped = False  # the warehouse could not take a sheet: the rest are not attempted
-    for batch in target.batches(sheets):
+    stopped = False  # the warehouse could not be used: the rest were not attempted
+    for done in ingest_batches(target.batches(sheets), ctx, target, run_id):
         first = len(outcomes) + 1
-        if len(batch) == 1:
-            logger.info("sheet %d/%d: %s", first, len(sheets), batch[0])
+        if len(done.paths) == 1:
+            logger.info("sheet %d/%d: %s", first, len(sheets), done.paths[0])
         else:
-            logger.info("sheets %d-%d/%d", first, first + len(batch) - 1, len(sheets))
-        if stopped:
-            done = [SheetOutcome.not_attempted(p) for p in batch]
-        elif target.sheet_by_sheet(len(sheets)):
-            done = [ingest_sheet(batch[0], ctx, target, run_id)]
-        else:
-            done = ingest_batch(batch, ctx, target, run_id)
-        stopped = stopped or any(o.status == "failed" for o in done)
-        for outcome in done:
+            logger.info("sheets %d-%d/%d", first, first + len(done.paths) - 1, len(sheets))
+        stopped = stopped or done.stop
+        if done.results:
+            publish_batch_artifacts(as_is(done.results))
+        for outcome in done.outcomes:
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))

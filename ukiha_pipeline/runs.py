@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ukiha_pipeline.errors import ReportError, WarehouseError
-from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, SHEET_BY_SHEET_UP_TO, Settings
+from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, Settings
 from ukiha_pipeline.warehouse import LoadOutcome, open_warehouse
 
 #: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
@@ -68,14 +68,8 @@ class RunTarget:
             force=force,
         )
 
-    def sheet_by_sheet(self, n_sheets: int) -> bool:
-        """A small run goes sheet by sheet (each its own tasks and transaction)."""
-        return n_sheets <= min(SHEET_BY_SHEET_UP_TO, self.batch_size)
-
     def batches(self, sheets: list[Path]) -> list[list[Path]]:
-        """One sheet at a time for a small run, else batches of `batch_size`."""
-        if self.sheet_by_sheet(len(sheets)):
-            return [[p] for p in sheets]
+        """The sheets in order, in batches of `batch_size` (a run of one sheet: a batch of one)."""
         return [sheets[i : i + self.batch_size] for i in range(0, len(sheets), self.batch_size)]
 
 
@@ -110,8 +104,20 @@ class SheetOutcome:
 
     @classmethod
     def failed(cls, path: Path, exc: Exception) -> SheetOutcome:
-        """The warehouse could not take the sheet (after the retries): the run stops."""
+        """The warehouse could not be used (still locked after the retries): the run stops."""
         return cls(str(path), "failed", message=str(exc).splitlines()[0] if str(exc) else "")
+
+    @classmethod
+    def not_loaded(cls, path: Path | str, exc: Exception) -> SheetOutcome:
+        """The warehouse refused this sheet (not a lock): `failed`, in one line naming the file.
+        The other sheets of its batch are loaded and the run goes on (it fails at the end)."""
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else ""
+        if str(path) not in first:
+            first = f"{path}: 取り込めませんでした ({type(exc).__name__})" + (
+                f": {first}" if first else ""
+            )
+        return cls(str(path), "failed", message=first)
 
     @classmethod
     def not_attempted(cls, path: Path) -> SheetOutcome:
@@ -254,7 +260,7 @@ class RunSummary:
 
     @property
     def failure(self) -> str | None:
-        """Why the run stopped (the first sheet the warehouse could not take), if it did."""
+        """Why the run fails: the first sheet the warehouse could not take, if any."""
         return next((o.message for o in self.outcomes if o.status == "failed"), None)
 
     def raise_if_failed(self) -> None:

@@ -10,7 +10,10 @@
 | UKIHA_DEPARTMENTS        | schemas/departments.csv          | department master (課 → 係, valid years)    |
 | UKIHA_WAIVERS            | schemas/waivers.toml             | failures stewards accepted, with who and why|
 | UKIHA_LOCK_TIMEOUT       | 30                               | seconds a writer waits for another's lock  |
-| UKIHA_BATCH_SIZE         | 100                              | sheets per batch in a run of more than 10   |
+| UKIHA_BATCH_SIZE         | 100                              | sheets per batch (validation, transaction) |
+| UKIHA_DASK_WORKERS       | (none)                           | validate on a local Dask cluster of N procs|
+| UKIHA_DASK_ADDRESS       | (none)                           | validate on a running Dask scheduler       |
+| UKIHA_REPORT_WORKERS     | number of cores                  | processes that render report pages at once |
 | UKIHA_NOTIFY_BLOCK       | (none)                           | Prefect notification block, `type/name`    |
 | UKIHA_NOTIFY_WEBHOOK     | (none)                           | URL that gets a JSON POST when a run fails |
 
@@ -40,15 +43,15 @@ DEFAULT_WAIVERS = SCHEMAS_DIR / "waivers.toml"
 MAX_SHEET_BYTES = 50 * 1024 * 1024
 #: How long a writer waits for another process's warehouse lock, per attempt.
 DEFAULT_LOCK_TIMEOUT_S = 30.0
-#: A run of more sheets than `SHEET_BY_SHEET_UP_TO` (or than the batch size, if smaller) is
-#: ingested in batches of `UKIHA_BATCH_SIZE`: one set of tasks, one pandera call per model and
-#: one warehouse transaction per batch. Smaller runs (the city's yearly sheet) go sheet by
-#: sheet, each sheet its own tasks and transaction. A task costs Prefect ~0.2 s: batches of
-#: 100 keep that under 10 % of the work (benchmarks/pipeline.py).
+#: Every run is ingested in batches of `UKIHA_BATCH_SIZE` (a run of one sheet is a batch of
+#: one): one set of tasks, one pandera call per model and one warehouse transaction per batch.
+#: A task costs Prefect tens of ms: per batch, not per sheet, that stays under 10 % of the
+#: work (benchmarks/pipeline.py).
 DEFAULT_BATCH_SIZE = 100
-SHEET_BY_SHEET_UP_TO = 10
 #: Waits between the retries of a task that touches files or the warehouse (transient faults).
 RETRY_DELAYS_S = (5.0, 30.0, 120.0)
+#: Processes that render report pages at once (1: only the calling process).
+DEFAULT_REPORT_WORKERS = os.cpu_count() or 1
 #: A notification that takes longer than this is abandoned (with a warning).
 NOTIFY_TIMEOUT_S = 10.0
 
@@ -64,6 +67,9 @@ class Settings:
     waivers_file: Path = DEFAULT_WAIVERS
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     batch_size: int = DEFAULT_BATCH_SIZE
+    dask_workers: int = 0  # 0: no Dask (Prefect's thread pool)
+    dask_address: str | None = None
+    report_workers: int = DEFAULT_REPORT_WORKERS
     notify_block: str | None = None
     notify_webhook: str | None = None
 
@@ -86,6 +92,9 @@ class Settings:
             waivers_file=Path(env.get("UKIHA_WAIVERS", DEFAULT_WAIVERS)),
             lock_timeout_s=_seconds(env, "UKIHA_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S),
             batch_size=_count(env, "UKIHA_BATCH_SIZE", DEFAULT_BATCH_SIZE),
+            dask_workers=_count(env, "UKIHA_DASK_WORKERS", 0),
+            dask_address=env.get("UKIHA_DASK_ADDRESS") or None,
+            report_workers=_count(env, "UKIHA_REPORT_WORKERS", DEFAULT_REPORT_WORKERS),
             notify_block=env.get("UKIHA_NOTIFY_BLOCK") or None,
             notify_webhook=env.get("UKIHA_NOTIFY_WEBHOOK") or None,
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -49,7 +51,7 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     ):
         assert (reports / name).is_file(), name
 
-    # artifacts: the failures table and a markdown summary, keyed per sheet
+    # artifacts: the failures table of each sheet, under a stable key, its counts described
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -59,16 +61,19 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     )
 
     key = artifact_key(str(raw / r3_sheet.name))
+    empty_key = artifact_key(str(raw / "empty_sheet.txt"))
     with get_client(sync_client=True) as client:
-        arts = client.read_artifacts(
+        arts = client.read_latest_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[f"failures-{key}", f"summary-{key}"])
+                key=ArtifactFilterKey(any_=[f"failures-{key}", f"failures-{empty_key}"])
             )
         )
     by_key = {a.key: a for a in arts}
     assert by_key[f"failures-{key}"].type == "table"
     assert "flag_rating_mismatch" in str(by_key[f"failures-{key}"].data)
-    assert "warning 3" in str(by_key[f"summary-{key}"].data)
+    assert "warning 3" in str(by_key[f"failures-{key}"].description)
+    assert "unreadable_file" in str(by_key[f"failures-{empty_key}"].data)
+    assert "fatal 1" in str(by_key[f"failures-{empty_key}"].description)
 
     # the run's summary artifact (stable key) lists every sheet; the progress reached 100 %
     with get_client(sync_client=True) as client:
@@ -96,8 +101,8 @@ def test_annual_ingest_loads_r3_and_writes_reports(
             )
         )
     names = {r.name.rsplit("-", 1)[0] for r in runs}
-    assert "check_unchanged" in names and "render_reports" in names
-    assert not names & {"read_sheet", "parse_sheet", "validate_sheet", "load_sheet"}
+    assert "check_unchanged_batch" in names and "render_reports" in names
+    assert not names & {"validate_batch", "load_batch", "publish_batch_artifacts"}
 
 
 def test_artifact_keys_are_prefect_safe_and_stable() -> None:
@@ -122,19 +127,19 @@ def test_deployment_schedule_is_yearly_in_tokyo_without_a_server() -> None:
     ]
 
 
-@pytest.mark.flow
-def test_a_large_run_goes_in_batches_with_the_same_result(
-    prefect_harness: None,
-    r3_sheet: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """More sheets than UKIHA_BATCH_SIZE: one set of tasks and one transaction per batch,
-    the same outcomes and warehouse as sheet by sheet (issue #8)."""
+def _task_run_names(flow_run_id: object) -> Counter[str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    raw = tmp_path / "raw"
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return Counter(r.name.rsplit("-", 1)[0] for r in runs)
+
+
+def _synthetic_raw(r3_sheet: Path, raw: Path) -> None:
+    """Three SYNTHETIC sheets (the R3 sheet retitled), an empty one, the real R3 sheet."""
     raw.mkdir()
     text = r3_sheet.read_text(encoding="utf-8")
     for i, (town, year) in enumerate([("合成一市", 3), ("合成一市", 4), ("合成二市", 3)]):
@@ -143,7 +148,20 @@ def test_a_large_run_goes_in_batches_with_the_same_result(
     (raw / "3_empty.txt").write_bytes(b"")
     shutil.copy(r3_sheet, raw / "4_r3.txt")
 
-    def run(name: str, batch_size: str) -> tuple[list[tuple[object, ...]], set[str], object]:
+
+@pytest.mark.flow
+def test_the_batch_size_changes_the_tasks_not_the_result(
+    prefect_harness: None,
+    r3_sheet: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every run goes in batches: one set of tasks and one transaction per batch, whatever the
+    number of sheets (issue #8); the outcomes and the warehouse do not depend on the size."""
+    raw = tmp_path / "raw"
+    _synthetic_raw(r3_sheet, raw)
+
+    def run(name: str, batch_size: str) -> tuple[list[tuple[object, ...]], Counter[str], object]:
         monkeypatch.setenv("UKIHA_BATCH_SIZE", batch_size)
         warehouse = tmp_path / name / "ukiha.duckdb"
         state = annual_ingest(paths=[str(raw)], warehouse=str(warehouse), return_state=True)
@@ -151,23 +169,84 @@ def test_a_large_run_goes_in_batches_with_the_same_result(
             (Path(str(o["source_file"])).name, o["status"], o["municipality"], o["n_projects"])
             for o in state.result()
         ]
-        with get_client(sync_client=True) as client:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(
-                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
-                )
-            )
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows = con.execute(
                 "SELECT municipality, fiscal_year, project_key, rating FROM projects ORDER BY ALL"
             ).fetchall()
-        return outcomes, {r.name.rsplit("-", 1)[0] for r in runs}, (len(rows), hash(tuple(rows)))
+        names = _task_run_names(state.state_details.flow_run_id)
+        return outcomes, names, (len(rows), hash(tuple(rows)))
 
-    one_by_one, names_one, facts_one = run("one", "20")
+    whole, names_whole, facts_whole = run("one-batch", "20")
     batched, names_batched, facts_batched = run("batched", "2")
-    assert batched == one_by_one
+    assert batched == whole
     assert [o[1] for o in batched] == ["loaded", "loaded", "loaded", "fatal", "loaded"]
-    assert facts_batched == facts_one and facts_one[0] == 4 * 99
-    assert {"load_sheet", "validate_sheet"} <= names_one
-    assert {"check_unchanged_batch", "validate_batch", "load_batch"} <= names_batched
-    assert not names_batched & {"load_sheet", "validate_sheet"}
+    assert facts_batched == facts_whole and facts_whole[0] == 4 * 99
+    per_batch = ("check_unchanged_batch", "validate_batch", "load_batch", "publish_batch_artifacts")
+    assert [names_whole[n] for n in per_batch] == [1, 1, 1, 1]  # 5 sheets, one batch
+    assert [names_batched[n] for n in per_batch] == [3, 3, 3, 3]  # batches of 2, 2 and 1
+    assert sum(names_whole.values()) == 4 + 3  # + render_reports, publish_summary, notify
+
+
+@pytest.mark.flow
+def test_a_sheet_the_warehouse_refuses_fails_alone_and_the_others_are_loaded(
+    prefect_harness: None,
+    r3_sheet: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch's transaction fails (not a lock): its sheets are loaded one by one, so only
+    the sheet that cannot be loaded is `failed`, in one line naming its file."""
+    import ukiha_pipeline.warehouse.load as load_module
+    from flows.annual_ingest import SUMMARY_KEY
+    from ukiha_pipeline.errors import WarehouseError
+
+    raw = tmp_path / "raw"
+    _synthetic_raw(r3_sheet, raw)
+    bad = raw / "1_合成一市_R4.txt"
+    real_build_rows = load_module.build_rows
+
+    def build_rows(result: Any, *args: Any, **kwargs: Any) -> Any:
+        if result.source_file == str(bad):  # SYNTHETIC fault: as a constraint would fail
+            raise duckdb.ConstraintException("Constraint Error: simulated for one sheet")
+        return real_build_rows(result, *args, **kwargs)
+
+    monkeypatch.setattr(load_module, "build_rows", build_rows)
+    warehouse = tmp_path / "wh" / "ukiha.duckdb"
+    state = annual_ingest(paths=[str(raw)], warehouse=str(warehouse), return_state=True)
+
+    assert state.is_failed()  # a sheet was not loaded: the run needs attention
+    with pytest.raises(WarehouseError, match="simulated"):
+        state.result()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = con.execute(
+            "SELECT source_file, n_projects FROM sheets WHERE status = 'current' ORDER BY 1"
+        ).fetchall()
+        assert con.execute("SELECT count(*) FROM projects").fetchone() == (3 * 99,)
+    assert [(Path(f).name, n) for f, n in loaded] == [
+        ("0_合成一市_R3.txt", 99),
+        ("2_合成二市_R3.txt", 99),
+        ("4_r3.txt", 99),
+    ]
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        [summary] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY]))
+        )
+    rows = {
+        Path(line.split("`")[1]).name: line
+        for line in str(summary.data).splitlines()
+        if line.startswith("| `")
+    }
+    assert [n for n, r in rows.items() if "失敗 (failed)" in r] == [bad.name]
+    assert [n for n, r in rows.items() if "取込 (loaded)" in r] == [
+        "0_合成一市_R3.txt",
+        "2_合成二市_R3.txt",
+        "4_r3.txt",
+    ]
+    message = rows[bad.name].split("|")[-2].strip()
+    assert message.startswith(str(bad)) and "simulated" in message
+    assert (warehouse.parent / "reports" / "index.html").is_file()  # the run went on
+    names = _task_run_names(state.state_details.flow_run_id)
+    assert names["load_batch"] == 1 + 5  # the batch, then each of its sheets alone

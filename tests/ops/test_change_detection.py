@@ -57,7 +57,7 @@ def test_lock_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_batch_size_setting_and_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A small run goes sheet by sheet; a larger one in batches of UKIHA_BATCH_SIZE."""
+    """Every run goes in batches of UKIHA_BATCH_SIZE, in order; a small run is one batch."""
     monkeypatch.delenv("UKIHA_BATCH_SIZE", raising=False)
     settings = Settings.from_env()
     assert settings.batch_size == DEFAULT_BATCH_SIZE
@@ -67,7 +67,8 @@ def test_batch_size_setting_and_batches(monkeypatch: pytest.MonkeyPatch, tmp_pat
             Settings.from_env()
     sheets = [tmp_path / f"{i}.txt" for i in range(250)]
     target = RunTarget.resolve(settings, None, None, None, None, None)
-    assert target.batches(sheets[:10]) == [[p] for p in sheets[:10]]
+    assert target.batches(sheets[:1]) == [sheets[:1]]
+    assert target.batches(sheets[:10]) == [sheets[:10]]
     assert [len(b) for b in target.batches(sheets)] == [100, 100, 50]
     assert [p for b in target.batches(sheets) for p in b] == sheets
     small = RunTarget.resolve(Settings(batch_size=2), None, None, None, None, None)
@@ -76,7 +77,7 @@ def test_batch_size_setting_and_batches(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_force_ingests_current_content_again(sheet_versions: SheetVersions, tmp_path: Path) -> None:
     """After a steward adds a waiver, the unchanged sheet must be loaded again to apply it."""
-    from flows.annual_ingest import check_unchanged, check_unchanged_batch
+    from flows.annual_ingest import check_unchanged_batch
     from ukiha_pipeline.validation import load_context, validate_path
     from ukiha_pipeline.warehouse import load_result, open_warehouse
 
@@ -104,8 +105,8 @@ def test_force_ingests_current_content_again(sheet_versions: SheetVersions, tmp_
     settings = Settings(warehouse=wh)
     target = RunTarget.resolve(settings, [str(sheet)], None, None, None, None)
     forced = RunTarget.resolve(settings, [str(sheet)], None, None, None, None, force=True)
-    assert check_unchanged.fn(sheet, target) is not None  # same content: skipped
-    assert check_unchanged.fn(sheet, forced) is None
+    [same] = check_unchanged_batch.fn([sheet], target)
+    assert same is not None and same.status == "unchanged"  # same content: skipped
     assert check_unchanged_batch.fn([sheet], forced) == [None]
     with open_warehouse(wh) as con:
         assert load_result(con, result, waived, run_id="r2").status == "unchanged"

@@ -1,7 +1,8 @@
 """A scheduled run that finds the warehouse locked for good: retries, then stops cleanly.
 
-The run fails (WarehouseError), the summary artifact lists the sheet that failed and the one
-not attempted, and the configured webhook is told. Retry waits are shortened for the test.
+The run fails (WarehouseError), the summary artifact lists the sheets of the batch that failed
+and those of the batch not attempted, and the configured webhook is told. Retry waits are
+shortened for the test.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def test_a_warehouse_locked_for_good_stops_the_run_with_a_summary_and_a_notifica
     raw.mkdir()
     shutil.copy(sheet_versions.b, raw / "1_b.txt")
     shutil.copy(sheet_versions.a, raw / "2_a.txt")
+    shutil.copy(sheet_versions.b, raw / "3_b.txt")
+    monkeypatch.setenv("UKIHA_BATCH_SIZE", "2")  # batches [1_b, 2_a] and [3_b]
     monkeypatch.setenv("UKIHA_LOCK_TIMEOUT", "0.2")
     monkeypatch.setenv("UKIHA_NOTIFY_WEBHOOK", webhook_receiver.url)
-    for name in ("check_unchanged", "load_sheet", "render_reports"):
+    for name in ("check_unchanged_batch", "load_batch", "render_reports"):
         task = getattr(annual, name)
         monkeypatch.setattr(annual, name, task.with_options(retry_delay_seconds=[0.1] * 3))
 
@@ -63,7 +66,8 @@ def test_a_warehouse_locked_for_good_stops_the_run_with_a_summary_and_a_notifica
     assert isinstance(body, dict)
     assert [(Path(s["source_file"]).name, s["status"]) for s in body["sheets"]] == [
         ("1_b.txt", "failed"),
-        ("2_a.txt", "not_attempted"),
+        ("2_a.txt", "failed"),
+        ("3_b.txt", "not_attempted"),
     ]
     assert "要確認" in body["text"]
 

@@ -21,13 +21,12 @@ from prefect.states import Completed, Failed
 
 from flows.annual_ingest import (
     RETRY_TRANSIENT,
-    check_unchanged,
-    load_sheet,
-    parse_sheet,
-    read_sheet,
+    check_unchanged_batch,
+    load_batch,
+    publish_batch_artifacts,
     render_reports,
     retry_if_transient,
-    validate_sheet,
+    validate_batch,
 )
 from ukiha_pipeline.errors import SheetFatal, WarehouseError
 from ukiha_pipeline.runs import RunTarget, is_transient
@@ -82,11 +81,11 @@ def test_retry_condition_reads_the_exception_from_the_failed_state() -> None:
 
 def test_tasks_that_touch_files_or_the_warehouse_retry_with_backoff() -> None:
     assert list(RETRY_DELAYS_S) == sorted(RETRY_DELAYS_S) and len(RETRY_DELAYS_S) >= 2
-    for t in (check_unchanged, load_sheet, render_reports):
+    for t in (check_unchanged_batch, load_batch, render_reports):
         assert t.retries == len(RETRY_DELAYS_S), t.name
         assert t.retry_delay_seconds == list(RETRY_DELAYS_S), t.name
         assert t.retry_condition_fn is retry_if_transient, t.name
-    for t in (read_sheet, parse_sheet, validate_sheet):  # a verdict on the sheet: no retry
+    for t in (validate_batch, publish_batch_artifacts):  # a verdict on the sheet: no retry
         assert t.retries == 0, t.name
 
 
@@ -94,12 +93,12 @@ def test_check_unchanged_fn_hashes_and_asks_the_warehouse(r3_sheet: Path, tmp_pa
     target = RunTarget.resolve(
         Settings(), [str(r3_sheet)], str(tmp_path / "w.duckdb"), None, None, None
     )
-    assert check_unchanged.fn(r3_sheet, target) is None  # no warehouse yet
+    gone = tmp_path / "gone.txt"
+    assert check_unchanged_batch.fn([r3_sheet], target) == [None]  # no warehouse yet
     load_sheet_into(target.warehouse, r3_sheet)
-    found = check_unchanged.fn(r3_sheet, target)
+    found, missing = check_unchanged_batch.fn([r3_sheet, gone], target)
     assert found is not None and (found.status, found.n_projects) == ("unchanged", 99)
-    with pytest.raises(FileNotFoundError):
-        check_unchanged.fn(tmp_path / "gone.txt", target)
+    assert missing is None  # not unchanged: the reader then reports it (unreadable_file)
 
 
 def _fast(task: Any) -> Any:
@@ -126,10 +125,14 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
 
+    target = RunTarget.resolve(Settings(), [str(empty)], str(warehouse), None, None, None)
+
     @flow
     def small() -> tuple[Any, Any]:
-        loaded = _fast(load_sheet)(result, ctx, warehouse, "retry-test", 0.2, return_state=True)
-        bad = _fast(read_sheet.with_options(**RETRY_TRANSIENT))(empty, ctx, return_state=True)
+        loaded = _fast(load_batch)([result], ctx, warehouse, "retry-test", 0.2, return_state=True)
+        bad = _fast(validate_batch.with_options(**RETRY_TRANSIENT))(
+            [empty], ctx, target, return_state=True
+        )
         return loaded, bad
 
     # another process holds the warehouse for ~1 s: the first attempts fail on the lock
@@ -146,11 +149,11 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
         holder.kill()
         holder.wait(timeout=10)
     assert loaded.is_completed()
-    assert loaded.result().status == "loaded"
+    assert [o.status for o in loaded.result()] == ["loaded"]
     assert assert_consistent(warehouse, sheet_versions.by_sha) == result.sha256
     assert _run_count(loaded.state_details.task_run_id) >= 2
     # a bad sheet is a verdict, not a fault: its fatal result comes back once, no traceback
     assert bad.is_completed()
-    fatal = bad.result()
+    [fatal] = bad.result()
     assert [f.check for f in fatal.failures] == ["unreadable_file"] and fatal.sheet is None
     assert _run_count(bad.state_details.task_run_id) == 1

@@ -68,3 +68,15 @@ def test_reports_that_fail_after_clean_loads_still_need_attention_and_fail_the_r
     with pytest.raises(WarehouseError, match="locked"):
         stopped.raise_if_failed()
     RunSummary("run-6", None, (OK,)).raise_if_failed()  # nothing to raise
+
+
+def test_a_sheet_the_warehouse_refuses_is_named_in_one_line() -> None:
+    bug = SheetOutcome.not_loaded("raw/R4.txt", RuntimeError("kpi_key\nsecond line"))
+    assert (bug.status, bug.message) == (
+        "failed",
+        "raw/R4.txt: 取り込めませんでした (RuntimeError): kpi_key",
+    )
+    named = SheetOutcome.not_loaded(Path("raw/R4.txt"), RuntimeError("raw/R4.txt: 書けません"))
+    assert named.message == "raw/R4.txt: 書けません"  # already names the file
+    empty = SheetOutcome.not_loaded("x.txt", ValueError())
+    assert empty.message == "x.txt: 取り込めませんでした (ValueError)"
