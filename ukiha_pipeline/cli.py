@@ -193,7 +193,12 @@ def report(
     legend = load_rules(settings.rules_file).legend()
     with open_warehouse(settings.warehouse, read_only=True) as con:
         written = render_all(
-            con, out_dir, fiscal_year=fiscal_year, rating_legend=legend, force=force
+            con,
+            out_dir,
+            fiscal_year=fiscal_year,
+            rating_legend=legend,
+            force=force,
+            workers=settings.report_workers,
         )
     for p in written:
         typer.echo(str(p))

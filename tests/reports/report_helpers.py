@@ -319,3 +319,17 @@ def many_sheets(seed: Path, target: Path, n_municipalities: int, years: range) -
         )
     finally:
         con.close()
+
+
+# Worker processes -------------------------------------------------------------------------
+# Chunk functions for `_parallel.for_each_chunk`: module-level, so that workers import them.
+
+
+def failing_chunk(con: object, chunk: object) -> None:
+    """A bug in the work: not one of the package's errors."""
+    raise KeyError("boom")
+
+
+def dying_chunk(con: object, chunk: object) -> None:
+    """A worker that dies (killed, out of memory)."""
+    os._exit(3)

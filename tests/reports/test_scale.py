@@ -82,7 +82,7 @@ def test_only_changed_pages_are_rendered_again(r3_reports: Rendered, tmp_path: P
         assert [p.name for p in again] == [p.name for p in first]
         after = {p.name: p.stat().st_mtime_ns for p in again}
         unchanged = {n for n in before if before[n] == after[n]}
-        assert unchanged == set(before) - {"index.html"}  # the index is always written
+        assert unchanged == set(before)
 
         con.execute(
             "UPDATE projects SET rating = 'A' WHERE municipality = 'うきは市' AND fiscal_year = 2022"
@@ -94,6 +94,19 @@ def test_only_changed_pages_are_rendered_again(r3_reports: Rendered, tmp_path: P
             "annual_2022_うきは市.html",
             "trends_うきは市.html",
             "trends.html",  # the comparison of municipalities
+        }  # not the index: it shows no ratings
+
+        con.execute(
+            "UPDATE sheets SET n_warnings = 4 WHERE municipality = 'うきは市' AND fiscal_year = 2022"
+        )
+        time.sleep(0.01)
+        fourth = {p.name: p.stat().st_mtime_ns for p in render_all(con, out)}
+        changed = {n for n in fourth if fourth[n] != third[n]}
+        assert changed == {  # a sheet's counts: its pages and the index
+            "annual_2022_うきは市.html",
+            "validation_うきは市_FY2022.html",
+            "trends_うきは市.html",
+            "trends.html",
             "index.html",
         }
         assert (

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 from great_tables import GT, loc
 
-from ukiha_pipeline.reports import _cells, _page
+from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     LEVEL_LABELS,
     MISSING,
@@ -78,6 +78,51 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: The rows of a batch of pages: their municipalities in all their years (the few rows of
+#: other (municipality, year) pairs are dropped when the rows are split per page).
+_IN_BATCH = "list_contains($m, {0}municipality) AND list_contains($fy, {0}fiscal_year)"
+
+
+@dataclass(frozen=True)
+class AnnualRows:
+    """What one annual summary shows, as read from the warehouse (`read_annual`)."""
+
+    sheets: list[_batch.Row]
+    policies: pd.DataFrame
+    measures: pd.DataFrame
+    kpis: list[_batch.Row]
+    departments: pd.DataFrame
+    department_projects: list[_batch.Row]
+
+
+def read_annual(
+    con: duckdb.DuckDBPyConnection, pages: Sequence[AnnualPage]
+) -> dict[AnnualPage, AnnualRows]:
+    """The rows of many annual summaries: one query per section for all of them."""
+    params = {
+        "m": sorted({p.municipality for p in pages}),
+        "fy": sorted({p.fiscal_year for p in pages}),
+    }
+    _, sheets = _batch.rows_by_key(con, _SHEETS_SQL, params, 2)
+    no_policies, policies = _batch.frames_by_key(con, _POLICIES_SQL, params, 2)
+    no_measures, measures = _batch.frames_by_key(con, _MEASURES_SQL, params, 2)
+    _, kpis = _batch.rows_by_key(con, _KPIS_SQL, params, 2)
+    no_departments, departments = _batch.frames_by_key(con, _DEPARTMENTS_SQL, params, 2)
+    _, projects = _batch.rows_by_key(con, _DEPARTMENT_PROJECTS_SQL, params, 2)
+    out = {}
+    for page in pages:
+        key = (page.municipality, page.fiscal_year)
+        out[page] = AnnualRows(
+            sheets=sheets.get(key, []),
+            policies=policies.get(key, no_policies),
+            measures=measures.get(key, no_measures),
+            kpis=kpis.get(key, []),
+            departments=departments.get(key, no_departments),
+            department_projects=projects.get(key, []),
+        )
+    return out
+
+
 def render_annual(
     con: duckdb.DuckDBPyConnection,
     annual: AnnualPage,
@@ -85,55 +130,61 @@ def render_annual(
     *,
     fingerprint: str | None = None,
 ) -> str:
-    params = {"m": annual.municipality, "fy": annual.fiscal_year}
-    sources = _sources(con, params)
+    """One annual summary, read and rendered (`read_annual` + `annual_html`)."""
+    rows = read_annual(con, [annual])[annual]
+    return annual_html(annual, rows, legend, fingerprint=fingerprint)
+
+
+def annual_html(
+    annual: AnnualPage,
+    rows: AnnualRows,
+    legend: Mapping[str, str],
+    *,
+    fingerprint: str | None = None,
+) -> str:
+    sources = _sources(rows.sheets)
     source_note = "出典: " + " / ".join(sources) if sources else "出典: —"
     titles = dict(SECTIONS)
-    facts, links = _sheet_facts(con, params)
+    facts, links = _sheet_facts(rows.sheets)
     parts = [
         _page.facts(facts, html_items=links),
         _page.toc(SECTIONS),
         _page.heading(titles["policies"], anchor="policies"),
-        _policy_table(con, params, legend, source_note, "annual-policies"),
+        _policy_table(rows.policies, legend, source_note, "annual-policies"),
         _page.heading(titles["measures"], anchor="measures"),
-        _measure_table(con, params, legend, source_note, "annual-measures"),
+        _measure_table(rows.measures, legend, source_note, "annual-measures"),
         _page.heading(titles["kpis"], anchor="kpis"),
-        _kpi_table(con, params, source_note, "annual-kpis"),
+        _kpi_table(rows.kpis, source_note, "annual-kpis"),
         _page.heading(titles["departments"], anchor="departments"),
-        _department_table(con, params, legend, source_note, "annual-departments"),
+        _department_table(
+            rows.departments, rows.department_projects, legend, source_note, "annual-departments"
+        ),
     ]
     return _page.page(annual.title, parts, fingerprint=fingerprint)
 
 
-def _sources(con: duckdb.DuckDBPyConnection, params: Mapping[str, object]) -> list[str]:
-    rows = con.execute(
-        """
-        SELECT source_file, source_sha256, run_id FROM sheets
-        WHERE municipality = $m AND fiscal_year = $fy AND status = 'current'
-        ORDER BY source_file, source_sha256
-        """,
-        params,
-    ).fetchall()
-    return [f"{file} (sha256 {short_sha(sha)}, 実行ID {run_id})" for file, sha, run_id in rows]
+_SHEETS_SQL = f"""
+    SELECT municipality, fiscal_year, source_file, source_sha256, run_id, n_projects, n_kpis,
+           n_errors, n_warnings, n_quarantined, epoch_us(ingested_at)
+    FROM sheets WHERE {_IN_BATCH.format("")} AND status = 'current'
+    ORDER BY municipality, fiscal_year, source_file, source_sha256
+    """
+
+
+def _sources(sheets: Sequence[_batch.Row]) -> list[str]:
+    return [
+        f"{file} (sha256 {short_sha(sha)}, 実行ID {run_id})" for file, sha, run_id, *_ in sheets
+    ]
 
 
 def _sheet_facts(
-    con: duckdb.DuckDBPyConnection, params: Mapping[str, object]
+    sheets: Sequence[_batch.Row],
 ) -> tuple[list[tuple[str, str | None]], list[tuple[str, _page.SafeHtml]]]:
-    rows = con.execute(
-        """
-        SELECT source_file, source_sha256, run_id, n_projects, n_kpis, n_errors, n_warnings,
-               n_quarantined, epoch_us(ingested_at)
-        FROM sheets WHERE municipality = $m AND fiscal_year = $fy AND status = 'current'
-        ORDER BY source_file, source_sha256
-        """,
-        params,
-    ).fetchall()
     items: list[tuple[str, str | None]] = []
     links: list[tuple[str, _page.SafeHtml]] = []
     for (
         file, sha, run_id, n_projects, n_kpis, n_errors, n_warnings, n_quarantined, ingested,
-    ) in rows:  # fmt: skip
+    ) in sheets:  # fmt: skip
         items += [
             ("シート", file),
             ("SHA-256", sha),
@@ -223,33 +274,32 @@ def _count_table(
     return _page.table(gt, html_columns=["dist", *extra])
 
 
+_POLICIES_SQL = f"""
+    WITH keys AS (
+        SELECT municipality, fiscal_year, policy_no FROM policies WHERE {_IN_BATCH.format("")}
+        UNION
+        SELECT municipality, fiscal_year, policy_no FROM v_rating_summary
+        WHERE {_IN_BATCH.format("")}
+    )
+    SELECT k.municipality, k.fiscal_year, k.policy_no, p.title, {_rating_sums("r")}
+    FROM keys k
+    LEFT JOIN policies p
+           ON p.municipality = k.municipality AND p.fiscal_year = k.fiscal_year
+          AND p.policy_no = k.policy_no
+    LEFT JOIN v_rating_summary r
+           ON r.municipality = k.municipality AND r.fiscal_year = k.fiscal_year
+          AND r.policy_no = k.policy_no
+    GROUP BY k.municipality, k.fiscal_year, k.policy_no, p.title
+    ORDER BY k.municipality, k.fiscal_year, k.policy_no
+    """
+
+
 def _policy_table(
-    con: duckdb.DuckDBPyConnection,
-    params: Mapping[str, object],
-    legend: Mapping[str, str],
-    source_note: str,
-    table_id: str,
+    df: pd.DataFrame, legend: Mapping[str, str], source_note: str, table_id: str
 ) -> _page.SafeHtml:
-    df = con.execute(
-        f"""
-        WITH keys AS (
-            SELECT policy_no FROM policies WHERE municipality = $m AND fiscal_year = $fy
-            UNION
-            SELECT policy_no FROM v_rating_summary WHERE municipality = $m AND fiscal_year = $fy
-        )
-        SELECT k.policy_no, p.title, {_rating_sums("r")}
-        FROM keys k
-        LEFT JOIN policies p
-               ON p.municipality = $m AND p.fiscal_year = $fy AND p.policy_no = k.policy_no
-        LEFT JOIN v_rating_summary r
-               ON r.municipality = $m AND r.fiscal_year = $fy AND r.policy_no = k.policy_no
-        GROUP BY k.policy_no, p.title
-        ORDER BY k.policy_no
-        """,
-        params,
-    ).df()
     if df.empty:
         return _page.paragraph("この年度の事業はありません。", css_class="note")
+    df = df.copy()
     df["policy"] = [
         _numbered(no, title) for no, title in zip(df["policy_no"], df["title"], strict=True)
     ]
@@ -258,41 +308,40 @@ def _policy_table(
     return _count_table(df, legend, "policy", "基本方針", table_id, [source_note])
 
 
-def _measure_table(
-    con: duckdb.DuckDBPyConnection,
-    params: Mapping[str, object],
-    legend: Mapping[str, str],
-    source_note: str,
-    table_id: str,
-) -> _page.SafeHtml:
-    counts = ", ".join(
-        f"count(p.project_key) FILTER (WHERE p.rating = '{r}') AS {r.lower()}" for r in RATINGS
+_MEASURE_COUNTS = ", ".join(
+    f"count(p.project_key) FILTER (WHERE p.rating = '{r}') AS {r.lower()}" for r in RATINGS
+)
+_MEASURES_SQL = f"""
+    WITH keys AS (
+        SELECT municipality, fiscal_year, policy_no, measure_no FROM measures
+        WHERE {_IN_BATCH.format("")}
+        UNION
+        SELECT municipality, fiscal_year, policy_no, measure_no FROM projects
+        WHERE {_IN_BATCH.format("")}
     )
-    df = con.execute(
-        f"""
-        WITH keys AS (
-            SELECT policy_no, measure_no FROM measures WHERE municipality = $m AND fiscal_year = $fy
-            UNION
-            SELECT policy_no, measure_no FROM projects WHERE municipality = $m AND fiscal_year = $fy
-        )
-        SELECT k.policy_no, k.measure_no, pol.title AS policy_title, m.title,
-               {counts}, count(p.project_key) AS total
-        FROM keys k
-        LEFT JOIN policies pol
-               ON pol.municipality = $m AND pol.fiscal_year = $fy AND pol.policy_no = k.policy_no
-        LEFT JOIN measures m
-               ON m.municipality = $m AND m.fiscal_year = $fy
-              AND m.policy_no = k.policy_no AND m.measure_no = k.measure_no
-        LEFT JOIN projects p
-               ON p.municipality = $m AND p.fiscal_year = $fy
-              AND p.policy_no = k.policy_no AND p.measure_no = k.measure_no
-        GROUP BY ALL
-        ORDER BY k.policy_no, k.measure_no
-        """,
-        params,
-    ).df()
+    SELECT k.municipality, k.fiscal_year, k.policy_no, k.measure_no,
+           pol.title AS policy_title, m.title, {_MEASURE_COUNTS}, count(p.project_key) AS total
+    FROM keys k
+    LEFT JOIN policies pol
+           ON pol.municipality = k.municipality AND pol.fiscal_year = k.fiscal_year
+          AND pol.policy_no = k.policy_no
+    LEFT JOIN measures m
+           ON m.municipality = k.municipality AND m.fiscal_year = k.fiscal_year
+          AND m.policy_no = k.policy_no AND m.measure_no = k.measure_no
+    LEFT JOIN projects p
+           ON p.municipality = k.municipality AND p.fiscal_year = k.fiscal_year
+          AND p.policy_no = k.policy_no AND p.measure_no = k.measure_no
+    GROUP BY ALL
+    ORDER BY k.municipality, k.fiscal_year, k.policy_no, k.measure_no
+    """
+
+
+def _measure_table(
+    df: pd.DataFrame, legend: Mapping[str, str], source_note: str, table_id: str
+) -> _page.SafeHtml:
     if df.empty:
         return _page.paragraph("この年度の施策はありません。", css_class="note")
+    df = df.copy()
     df["group"] = [
         f"基本方針{_numbered(no, title)}"
         for no, title in zip(df["policy_no"], df["policy_title"], strict=True)
@@ -305,32 +354,28 @@ def _measure_table(
     )
 
 
-def _kpi_table(
-    con: duckdb.DuckDBPyConnection,
-    params: Mapping[str, object],
-    source_note: str,
-    table_id: str,
-) -> _page.SafeHtml:
-    rows = con.execute(
-        """
-        SELECT v.policy_no, pol.title AS policy_title, v.level, v.measure_no, v.name,
-               k.definition,
-               v.baseline_value, coalesce(k.baseline_unit, v.unit), k.raw_baseline,
-               k.baseline_note,
-               v.target_value, coalesce(k.target_unit, v.unit), k.raw_target, k.target_note,
-               v.latest_value, coalesce(k.latest_unit, v.unit), k.raw_latest, k.latest_note,
-               v.latest_year, v.latest_year_kind, k.latest_year_range, v.latest_is_stale,
-               v.progress, v.elapsed_share, v.on_track
-        FROM v_kpi_progress v
-        JOIN kpis k USING (municipality, fiscal_year, kpi_key)
-        LEFT JOIN policies pol
-               ON pol.municipality = v.municipality AND pol.fiscal_year = v.fiscal_year
-              AND pol.policy_no = v.policy_no
-        WHERE v.municipality = $m AND v.fiscal_year = $fy
-        ORDER BY v.policy_no, v.measure_no NULLS FIRST, k.source_line, v.kpi_key
-        """,
-        params,
-    ).fetchall()
+_KPIS_SQL = f"""
+    SELECT v.municipality, v.fiscal_year,
+           v.policy_no, pol.title AS policy_title, v.level, v.measure_no, v.name,
+           k.definition,
+           v.baseline_value, coalesce(k.baseline_unit, v.unit), k.raw_baseline,
+           k.baseline_note,
+           v.target_value, coalesce(k.target_unit, v.unit), k.raw_target, k.target_note,
+           v.latest_value, coalesce(k.latest_unit, v.unit), k.raw_latest, k.latest_note,
+           v.latest_year, v.latest_year_kind, k.latest_year_range, v.latest_is_stale,
+           v.progress, v.elapsed_share, v.on_track
+    FROM v_kpi_progress v
+    JOIN kpis k USING (municipality, fiscal_year, kpi_key)
+    LEFT JOIN policies pol
+           ON pol.municipality = v.municipality AND pol.fiscal_year = v.fiscal_year
+          AND pol.policy_no = v.policy_no
+    WHERE {_IN_BATCH.format("v.")}
+    ORDER BY v.municipality, v.fiscal_year,
+             v.policy_no, v.measure_no NULLS FIRST, k.source_line, v.kpi_key
+    """
+
+
+def _kpi_table(rows: Sequence[_batch.Row], source_note: str, table_id: str) -> _page.SafeHtml:
     if not rows:
         return _page.paragraph("この年度のKPIはありません。", css_class="note")
     records = []
@@ -401,28 +446,27 @@ def _value_cell(
     return _cells.with_note(shown, note, title=raw)
 
 
+_DEPARTMENTS_SQL = f"""
+    SELECT municipality, fiscal_year,
+           department, n_a AS a, n_b AS b, n_c AS c, n_d AS d, n_e AS e, n_projects AS total
+    FROM v_department_summary WHERE {_IN_BATCH.format("")}
+    ORDER BY municipality, fiscal_year, n_projects DESC, department
+    """
+
+
 def _department_table(
-    con: duckdb.DuckDBPyConnection,
-    params: Mapping[str, object],
+    df: pd.DataFrame,
+    project_rows: Sequence[_batch.Row],
     legend: Mapping[str, str],
     source_note: str,
     table_id: str,
 ) -> _page.SafeHtml:
     """Rating counts per department, each with the list of its projects and their ratings
     (folded: a click on 事業一覧 opens it; no script)."""
-    df = con.execute(
-        """
-        SELECT department, n_a AS a, n_b AS b, n_c AS c, n_d AS d, n_e AS e,
-               n_projects AS total
-        FROM v_department_summary
-        WHERE municipality = $m AND fiscal_year = $fy
-        ORDER BY n_projects DESC, department
-        """,
-        params,
-    ).df()
     if df.empty:
         return _page.paragraph("この年度の担当課はありません。", css_class="note")
-    projects = _department_projects(con, params, legend)
+    projects = _department_projects(project_rows, legend)
+    df = df.copy()
     df["projects"] = [projects.get(d, _cells.text(None)) for d in df["department"]]
     notes = [
         "事業一覧: 進捗状況、方針-施策-取組の番号、事業内容(括弧内は担当の係)。"
@@ -435,22 +479,23 @@ def _department_table(
     )
 
 
+_DEPARTMENT_PROJECTS_SQL = f"""
+    SELECT d.municipality, d.fiscal_year,
+           d.department, string_agg(DISTINCT d.section, ' ' ORDER BY d.section),
+           p.policy_no, p.measure_no, p.submeasure_no, p.content, p.commercialized,
+           p.raw_flag, p.rating, p.raw_rating, p.seq, p.project_key
+    FROM project_departments d
+    JOIN projects p USING (municipality, fiscal_year, project_key)
+    WHERE {_IN_BATCH.format("d.")}
+    GROUP BY ALL
+    ORDER BY d.municipality, d.fiscal_year,
+             d.department, p.policy_no, p.measure_no, p.submeasure_no, p.seq, p.project_key
+    """
+
+
 def _department_projects(
-    con: duckdb.DuckDBPyConnection, params: Mapping[str, object], legend: Mapping[str, str]
+    rows: Sequence[_batch.Row], legend: Mapping[str, str]
 ) -> dict[str, _page.SafeHtml]:
-    rows = con.execute(
-        """
-        SELECT d.department, string_agg(DISTINCT d.section, ' ' ORDER BY d.section),
-               p.policy_no, p.measure_no, p.submeasure_no, p.content, p.commercialized,
-               p.raw_flag, p.rating, p.raw_rating, p.seq, p.project_key
-        FROM project_departments d
-        JOIN projects p USING (municipality, fiscal_year, project_key)
-        WHERE d.municipality = $m AND d.fiscal_year = $fy
-        GROUP BY ALL
-        ORDER BY d.department, p.policy_no, p.measure_no, p.submeasure_no, p.seq, p.project_key
-        """,
-        params,
-    ).fetchall()
     items: dict[str, list[str]] = {}
     for (
         department, sections, policy_no, measure_no, sub_no, content,

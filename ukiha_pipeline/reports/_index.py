@@ -42,6 +42,7 @@ def render_index(
     annual: Sequence[AnnualPage],
     trends: Sequence[TrendsPage],
     validation: Sequence[ValidationPage],
+    fingerprint: str | None = None,
 ) -> str:
     """`annual` are the pages that exist (in display order: newest year first)."""
     parts = [
@@ -61,7 +62,7 @@ def render_index(
                 css_class="note",
             ),
         )
-    return _page.page(_title(con), parts, home=False)
+    return _page.page(_title(con), parts, home=False, fingerprint=fingerprint)
 
 
 def _title(con: duckdb.DuckDBPyConnection) -> str:

@@ -3,39 +3,48 @@
 Each page records a fingerprint of what it was rendered from: the rows it reads (hashed in
 DuckDB), the rating legend and this package's code. A page whose fingerprint has not changed
 is left as it is, so that a run over a warehouse of many sheets re-renders only the pages of
-the sheets that changed (and the index).
+the sheets that changed (and the index, when a sheet or a failure changed).
+
+Pages to render are read and rendered in chunks (`_RenderChunk`: each page module reads the
+rows of a chunk of pages in one query per section), in this process or in worker processes
+(`_parallel`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import great_tables
 
-from ukiha_pipeline.errors import ReportError
-from ukiha_pipeline.reports._annual import AnnualPage, annual_pages, render_annual
+from ukiha_pipeline.errors import ReportError, UkihaError
+from ukiha_pipeline.reports._annual import AnnualPage, annual_html, annual_pages, read_annual
 from ukiha_pipeline.reports._format import DEFAULT_RATING_LEGEND
 from ukiha_pipeline.reports._index import render_index
 from ukiha_pipeline.reports._page import INDEX_FILENAME, page_fingerprint, write_page
-from ukiha_pipeline.reports._trends import TrendsPage, render_trends, trends_pages
+from ukiha_pipeline.reports._parallel import for_each_chunk
+from ukiha_pipeline.reports._trends import TrendsPage, read_trends, trends_html, trends_pages
 from ukiha_pipeline.reports._validation import (
     ValidationPage,
-    render_validation,
+    read_validation,
+    validation_html,
     validation_pages,
 )
+from ukiha_pipeline.settings import Settings
 from ukiha_pipeline.warehouse.schema import FACT_TABLES  # the rows a page shows
+
+Page = AnnualPage | ValidationPage | TrendsPage
 
 
 @dataclass(frozen=True)
 class _Job:
     filename: str
     fingerprint: str
-    render: Callable[[str], str]  # fingerprint → page
+    page: Page
 
 
 def render_all(
@@ -45,6 +54,7 @@ def render_all(
     fiscal_year: int | None = None,
     rating_legend: Mapping[str, str] | None = None,
     force: bool = False,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write the HTML reports into `out_dir` (created) and return the paths of the reports.
 
@@ -60,8 +70,15 @@ def render_all(
     (its path is still returned); `force` renders every page again. Output depends only on the
     warehouse (times shown are the warehouse's, in JST). `rating_legend` maps A-E to their
     words (default: DESIGN §2).
+
+    Pages are rendered in up to `workers` processes (default `UKIHA_REPORT_WORKERS`, the
+    number of cores) when `con` is a read-only connection to a warehouse file and enough pages
+    need rendering (`_parallel`); the pages are the same either way. An error while rendering
+    is a `ReportError` naming the page; pages written before it stay (each is written whole).
     """
     legend = dict(rating_legend or DEFAULT_RATING_LEGEND)
+    if workers is None:
+        workers = Settings.from_env().report_workers
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -79,71 +96,97 @@ def render_all(
     for page in annual:
         if fiscal_year is None or page.fiscal_year == fiscal_year:
             facts = years.get((page.municipality, page.fiscal_year))
-            jobs.append(
-                _Job(
-                    page.filename,
-                    fingerprint("annual", page, facts),
-                    partial(_annual, con, page, legend),
-                )
-            )
+            jobs.append(_Job(page.filename, fingerprint("annual", page, facts), page))
     validation = validation_pages(con)
     for vpage in validation:
         runs = [(run, files.get(run.source_file)) for run in vpage.runs]
-        jobs.append(
-            _Job(
-                vpage.filename,
-                fingerprint("validation", vpage.stem, runs),
-                partial(_validation, con, vpage),
-            )
-        )
+        jobs.append(_Job(vpage.filename, fingerprint("validation", vpage.stem, runs), vpage))
     trends = trends_pages(con)
     for tpage in trends:
         shown = sorted((k, v) for k, v in years.items() if tpage.municipality in (None, k[0]))
         others = [p.filename for p in trends] if tpage.municipality is None else []
-        jobs.append(
-            _Job(
-                tpage.filename,
-                fingerprint("trends", tpage, shown, others),
-                partial(_trends, con, tpage, legend, trends),
-            )
-        )
+        jobs.append(_Job(tpage.filename, fingerprint("trends", tpage, shown, others), tpage))
 
-    written: list[Path] = []
-    for job in jobs:
-        path = out_dir / job.filename
-        if force or page_fingerprint(path) != job.fingerprint:
-            write_page(path, job.render(job.fingerprint))
-        written.append(path)
+    stale = [j for j in jobs if force or page_fingerprint(out_dir / j.filename) != j.fingerprint]
+    stale.sort(key=_batch_order)
+    render = _RenderChunk(out_dir.absolute(), legend, tuple(trends))
+    for_each_chunk(con, render, stale, workers=workers)
+    written = [out_dir / job.filename for job in jobs]
 
     present = {p.name for p in written}
-    index = render_index(
-        con,
-        annual=[p for p in annual if p.filename in present or (out_dir / p.filename).is_file()],
-        trends=trends,
-        validation=validation,
-    )
-    written.append(write_page(out_dir / INDEX_FILENAME, index))
+    linked = [p for p in annual if p.filename in present or (out_dir / p.filename).is_file()]
+    # The index shows the sheets and failures of every file (`files`) and links these pages.
+    index_path = out_dir / INDEX_FILENAME
+    index_fingerprint = fingerprint("index", linked, trends, sorted(files.items()))
+    if force or page_fingerprint(index_path) != index_fingerprint:
+        index = render_index(
+            con,
+            annual=linked,
+            trends=trends,
+            validation=validation,
+            fingerprint=index_fingerprint,
+        )
+        write_page(index_path, index)
+    written.append(index_path)
     return written
 
 
-def _annual(
-    con: duckdb.DuckDBPyConnection, page: AnnualPage, legend: Mapping[str, str], fp: str
-) -> str:
-    return render_annual(con, page, legend, fingerprint=fp)
+def _batch_order(job: _Job) -> tuple[int, str, int, str]:
+    """Pages of one kind together, a municipality's years together: a chunk of pages then
+    reads few rows it does not show (`_batch`). The slowest kind first, so that workers end
+    together on the quick validation pages."""
+    page = job.page
+    if isinstance(page, TrendsPage):
+        return (0, page.municipality or "", 0, job.filename)
+    if isinstance(page, AnnualPage):
+        return (1, page.municipality, page.fiscal_year, job.filename)
+    return (2, "", 0, job.filename)
 
 
-def _validation(con: duckdb.DuckDBPyConnection, page: ValidationPage, fp: str) -> str:
-    return render_validation(con, page, fingerprint=fp)
+@dataclass(frozen=True)
+class _RenderChunk:
+    """Render and write a chunk of pages: each kind's rows read in one query per section, then
+    page by page. Picklable, so that a worker process can run it (`_parallel`)."""
 
+    out_dir: Path
+    legend: dict[str, str]
+    trends: tuple[TrendsPage, ...]  # every trends page: the comparison links them
 
-def _trends(
-    con: duckdb.DuckDBPyConnection,
-    page: TrendsPage,
-    legend: Mapping[str, str],
-    pages: Sequence[TrendsPage],
-    fp: str,
-) -> str:
-    return render_trends(con, page, legend, pages=pages, fingerprint=fp)
+    def __call__(self, con: duckdb.DuckDBPyConnection, jobs: Sequence[_Job]) -> None:
+        annual = [j.page for j in jobs if isinstance(j.page, AnnualPage)]
+        validation = [j.page for j in jobs if isinstance(j.page, ValidationPage)]
+        trends = [j.page for j in jobs if isinstance(j.page, TrendsPage)]
+        try:
+            annual_rows = read_annual(con, annual) if annual else {}
+            validation_rows = read_validation(con, validation) if validation else {}
+            trends_rows = read_trends(con, trends) if trends else {}
+        except duckdb.Error as exc:
+            names = ", ".join(j.filename for j in jobs[:3]) + (", …" if len(jobs) > 3 else "")
+            raise ReportError(f"cannot read the rows of the reports {names}: {exc}") from exc
+        for job in jobs:
+            page = job.page
+            try:
+                if isinstance(page, AnnualPage):
+                    text = annual_html(
+                        page, annual_rows[page], self.legend, fingerprint=job.fingerprint
+                    )
+                elif isinstance(page, ValidationPage):
+                    text = validation_html(page, validation_rows, fingerprint=job.fingerprint)
+                else:
+                    text = trends_html(
+                        page,
+                        trends_rows[page],
+                        self.legend,
+                        pages=self.trends,
+                        fingerprint=job.fingerprint,
+                    )
+            except UkihaError:
+                raise
+            except Exception as exc:
+                raise ReportError(
+                    f"cannot render report {job.filename}: {type(exc).__name__}: {exc}"
+                ) from exc
+            write_page(self.out_dir / job.filename, text)
 
 
 @cache

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 from great_tables import GT, loc
 
-from ukiha_pipeline.reports import _cells, _page
+from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     LEVEL_LABELS,
     RATINGS,
@@ -88,6 +88,46 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class TrendsRows:
+    """What one municipality's trends page shows, every year (`read_trends`)."""
+
+    kpis: list[_batch.Row]
+    projects: list[_batch.Row]
+    departments: list[_batch.Row]
+
+
+@dataclass(frozen=True)
+class ComparisonRows:
+    """What the comparison of municipalities shows (`read_trends`)."""
+
+    ratings: list[_batch.Row]
+    kpis: list[_batch.Row]
+
+
+def read_trends(
+    con: duckdb.DuckDBPyConnection, pages: Sequence[TrendsPage]
+) -> dict[TrendsPage, TrendsRows | ComparisonRows]:
+    """The rows of many trends pages: one query per section for all their municipalities."""
+    out: dict[TrendsPage, TrendsRows | ComparisonRows] = {}
+    if any(p.municipality is None for p in pages):
+        comparison = ComparisonRows(
+            ratings=con.execute(_COMPARISON_RATINGS_SQL).fetchall(),
+            kpis=con.execute(_COMPARISON_KPIS_SQL).fetchall(),
+        )
+        out.update({p: comparison for p in pages if p.municipality is None})
+    params = {"m": sorted({p.municipality for p in pages if p.municipality is not None})}
+    if params["m"]:
+        _, kpis = _batch.rows_by_key(con, _KPI_SERIES_SQL, params, 1)
+        _, projects = _batch.rows_by_key(con, _HISTORY_SQL, params, 1)
+        _, departments = _batch.rows_by_key(con, _DEPARTMENT_CHANGE_SQL, params, 1)
+        for p in pages:
+            if p.municipality is not None:
+                m = p.municipality
+                out[p] = TrendsRows(kpis.get(m, []), projects.get(m, []), departments.get(m, []))
+    return out
+
+
 def render_trends(
     con: duckdb.DuckDBPyConnection,
     page: TrendsPage,
@@ -96,22 +136,35 @@ def render_trends(
     pages: Sequence[TrendsPage] = (),
     fingerprint: str | None = None,
 ) -> str:
-    if page.municipality is None and not pages[1:]:
+    """One trends page, read and rendered (`read_trends` + `trends_html`)."""
+    rows = read_trends(con, [page])[page]
+    return trends_html(page, rows, legend, pages=pages, fingerprint=fingerprint)
+
+
+def trends_html(
+    page: TrendsPage,
+    rows: TrendsRows | ComparisonRows,
+    legend: Mapping[str, str],
+    *,
+    pages: Sequence[TrendsPage] = (),
+    fingerprint: str | None = None,
+) -> str:
+    """`pages`: every trends page (the comparison links the municipalities' pages)."""
+    if isinstance(rows, ComparisonRows) and not pages[1:]:
         parts = [_page.paragraph("まだ読み込まれた年度がありません。", css_class="note")]
-    elif page.municipality is None:
-        parts = [_comparison(con, [p for p in pages if p.municipality is not None], legend)]
+    elif isinstance(rows, ComparisonRows):
+        parts = [_comparison(rows, [p for p in pages if p.municipality is not None], legend)]
     else:
-        m = page.municipality
         titles = dict(_SECTIONS)
-        history = _history(con, m)
+        history = _history(rows.projects)
         parts = [
             _page.toc(_SECTIONS),
             _page.heading(titles["kpis"], anchor="kpis"),
-            _kpi_series(con, m, "trends-kpis"),
+            _kpi_series(rows.kpis, "trends-kpis"),
             _page.heading(titles["transitions"], anchor="transitions"),
             _transition_summary(history, "trends-transitions"),
             _page.heading(titles["departments"], anchor="departments"),
-            _department_change(con, m, legend, "trends-departments"),
+            _department_change(rows.departments, legend, "trends-departments"),
             _page.heading(titles["projects"], anchor="projects"),
             _rating_history(history, legend, "trends-projects"),
         ]
@@ -129,19 +182,19 @@ def _year_labels(years: Sequence[int]) -> dict[str, str]:
 # KPI series -------------------------------------------------------------------------------
 
 
-def _kpi_series(con: duckdb.DuckDBPyConnection, municipality: str, table_id: str) -> _page.SafeHtml:
-    rows = con.execute(
-        """
-        SELECT v.kpi_key, v.fiscal_year, v.latest_value, coalesce(k.latest_unit, v.unit),
-               k.raw_latest, v.name, v.level, v.policy_no, v.measure_no, k.source_line,
-               v.target_value, coalesce(k.target_unit, v.unit), k.raw_target,
-               v.progress, v.elapsed_share, v.on_track
-        FROM v_kpi_progress v JOIN kpis k USING (municipality, fiscal_year, kpi_key)
-        WHERE v.municipality = $m
-        ORDER BY v.kpi_key, v.fiscal_year
-        """,
-        {"m": municipality},
-    ).fetchall()
+_KPI_SERIES_SQL = """
+    SELECT v.municipality,
+           v.kpi_key, v.fiscal_year, v.latest_value, coalesce(k.latest_unit, v.unit),
+           k.raw_latest, v.name, v.level, v.policy_no, v.measure_no, k.source_line,
+           v.target_value, coalesce(k.target_unit, v.unit), k.raw_target,
+           v.progress, v.elapsed_share, v.on_track
+    FROM v_kpi_progress v JOIN kpis k USING (municipality, fiscal_year, kpi_key)
+    WHERE list_contains($m, v.municipality)
+    ORDER BY v.municipality, v.kpi_key, v.fiscal_year
+    """
+
+
+def _kpi_series(rows: Sequence[_batch.Row], table_id: str) -> _page.SafeHtml:
     if not rows:
         return _page.paragraph("KPIはありません。", css_class="note")
     years = sorted({row[1] for row in rows})
@@ -232,16 +285,15 @@ class _History:
     content: Mapping[str, str]
 
 
-def _history(con: duckdb.DuckDBPyConnection, municipality: str) -> _History:
-    rows = con.execute(
-        """
-        SELECT project_key, fiscal_year, coalesce(rating, raw_rating), content,
-               policy_no, measure_no, submeasure_no, seq
-        FROM projects WHERE municipality = $m
-        ORDER BY project_key, fiscal_year
-        """,
-        {"m": municipality},
-    ).fetchall()
+_HISTORY_SQL = """
+    SELECT municipality, project_key, fiscal_year, coalesce(rating, raw_rating), content,
+           policy_no, measure_no, submeasure_no, seq
+    FROM projects WHERE list_contains($m, municipality)
+    ORDER BY municipality, project_key, fiscal_year
+    """
+
+
+def _history(rows: Sequence[_batch.Row]) -> _History:
     ratings: dict[str, dict[int, str | None]] = {}
     latest: dict[str, tuple[int, int, int, int, str]] = {}
     content: dict[str, str] = {}
@@ -361,17 +413,16 @@ def _change_cell(change: str | None) -> _page.SafeHtml:
 # Departments ------------------------------------------------------------------------------
 
 
+_DEPARTMENT_CHANGE_SQL = """
+    SELECT municipality, department, fiscal_year, n_projects, n_a, n_b, n_c, n_d, n_e
+    FROM v_department_summary WHERE list_contains($m, municipality)
+    ORDER BY municipality, department, fiscal_year
+    """
+
+
 def _department_change(
-    con: duckdb.DuckDBPyConnection, municipality: str, legend: Mapping[str, str], table_id: str
+    rows: Sequence[_batch.Row], legend: Mapping[str, str], table_id: str
 ) -> _page.SafeHtml:
-    rows = con.execute(
-        """
-        SELECT department, fiscal_year, n_projects, n_a, n_b, n_c, n_d, n_e
-        FROM v_department_summary WHERE municipality = $m
-        ORDER BY department, fiscal_year
-        """,
-        {"m": municipality},
-    ).fetchall()
     if not rows:
         return _page.paragraph("担当課はありません。", css_class="note")
     years = sorted({row[1] for row in rows})
@@ -435,29 +486,30 @@ def _share_change(shares: Mapping[int, float], y1: int, y2: int) -> _page.SafeHt
 # Several municipalities -------------------------------------------------------------------
 
 
+_COMPARISON_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE rating = '{r}') AS n_{r.lower()}" for r in RATINGS
+)
+_COMPARISON_RATINGS_SQL = f"""
+    SELECT municipality, fiscal_year, count(*) AS n, {_COMPARISON_COUNTS}
+    FROM projects GROUP BY ALL ORDER BY municipality, fiscal_year
+    """
+_COMPARISON_KPIS_SQL = """
+    WITH newest AS (SELECT municipality, max(fiscal_year) AS fy FROM kpis GROUP BY ALL)
+    SELECT n.municipality, n.fy,
+           count(*) FILTER (WHERE v.on_track) AS ok,
+           count(*) FILTER (WHERE NOT v.on_track) AS behind,
+           count(*) FILTER (WHERE v.on_track IS NULL) AS na
+    FROM newest n
+    JOIN v_kpi_progress v ON v.municipality = n.municipality AND v.fiscal_year = n.fy
+    GROUP BY ALL
+    """
+
+
 def _comparison(
-    con: duckdb.DuckDBPyConnection, pages: Sequence[TrendsPage], legend: Mapping[str, str]
+    rows: ComparisonRows, pages: Sequence[TrendsPage], legend: Mapping[str, str]
 ) -> _page.SafeHtml:
     """One row per municipality: its rating distribution per year and its KPIs on track."""
-    counts = ", ".join(f"count(*) FILTER (WHERE rating = '{r}') AS n_{r.lower()}" for r in RATINGS)
-    ratings = con.execute(
-        f"""
-        SELECT municipality, fiscal_year, count(*) AS n, {counts}
-        FROM projects GROUP BY ALL ORDER BY municipality, fiscal_year
-        """
-    ).fetchall()
-    kpis = con.execute(
-        """
-        WITH newest AS (SELECT municipality, max(fiscal_year) AS fy FROM kpis GROUP BY ALL)
-        SELECT n.municipality, n.fy,
-               count(*) FILTER (WHERE v.on_track) AS ok,
-               count(*) FILTER (WHERE NOT v.on_track) AS behind,
-               count(*) FILTER (WHERE v.on_track IS NULL) AS na
-        FROM newest n
-        JOIN v_kpi_progress v ON v.municipality = n.municipality AND v.fiscal_year = n.fy
-        GROUP BY ALL
-        """
-    ).fetchall()
+    ratings, kpis = rows.ratings, rows.kpis
     years = sorted({row[1] for row in ratings})
     by_name = {p.municipality: p for p in pages}
     table: dict[str, dict[str, object]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -9,7 +10,7 @@ import duckdb
 import pandas as pd
 from great_tables import GT
 
-from ukiha_pipeline.reports import _cells, _page
+from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -147,9 +148,54 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
     return sorted(pages, key=lambda p: (-(p.fiscal_year or 0), p.filename))
 
 
+@dataclass(frozen=True)
+class ValidationRows:
+    """What one validation report shows of one run (`read_validation`)."""
+
+    sheet: _batch.Row | None  # the file's newest load: run, status, sha256, municipality, time
+    failure_sha: str | None  # the sha256 its failures name (when it was not loaded)
+    checks: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def read_validation(
+    con: duckdb.DuckDBPyConnection, pages: Sequence[ValidationPage]
+) -> dict[LatestRun, ValidationRows]:
+    """The rows of many validation reports: one query per section for all their runs."""
+    runs = [run for page in pages for run in page.runs]
+    params = {"f": sorted({r.source_file for r in runs}), "r": sorted({r.run_id for r in runs})}
+    _, sheets = _batch.rows_by_key(con, _SHEET_SQL, {"f": params["f"]}, 1)
+    _, shas = _batch.rows_by_key(con, _FAILURE_SHA_SQL, params, 2)
+    no_checks, checks = _batch.frames_by_key(con, _CHECKS_SQL, params, 2)
+    no_failures, failures = _batch.frames_by_key(con, _FAILURES_SQL, params, 2)
+    out = {}
+    for run in runs:
+        key = (run.source_file, run.run_id)
+        sheet = sheets.get(run.source_file)
+        sha = shas.get(key)
+        out[run] = ValidationRows(
+            sheet=sheet[0] if sheet else None,
+            failure_sha=sha[0][0] if sha else None,
+            checks=checks.get(key, no_checks),
+            failures=failures.get(key, no_failures),
+        )
+    return out
+
+
 def render_validation(
     con: duckdb.DuckDBPyConnection, page: ValidationPage, *, fingerprint: str | None = None
 ) -> str:
+    """One validation report, read and rendered (`read_validation` + `validation_html`)."""
+    return validation_html(page, read_validation(con, [page]), fingerprint=fingerprint)
+
+
+def validation_html(
+    page: ValidationPage,
+    rows: Mapping[LatestRun, ValidationRows],
+    *,
+    fingerprint: str | None = None,
+) -> str:
+    """`rows` hold (at least) those of the page's runs."""
     parts: list[_page.SafeHtml] = [
         _page.paragraph(
             "シートを検証した最新の実行で見つかった問題です。"
@@ -160,24 +206,30 @@ def render_validation(
     for i, run in enumerate(page.runs, start=1):
         if len(page.runs) > 1:
             parts.append(_page.heading(run.source_file))
-        parts.append(_page.facts(_run_facts(con, run)))
+        parts.append(_page.facts(_run_facts(run, rows[run])))
         if run.n_failures == 0:
             parts.append(_page.paragraph("問題は見つかりませんでした。", css_class="empty"))
         else:
             table_id = f"validation-{i}" if len(page.runs) > 1 else "validation"
-            parts.append(_check_summary(con, run, f"{table_id}-checks"))
-            parts.append(_failure_table(con, run, table_id))
+            parts.append(_check_summary(rows[run].checks, f"{table_id}-checks"))
+            parts.append(_failure_table(run, rows[run].failures, table_id))
     return _page.page(page.title, parts, fingerprint=fingerprint)
 
 
-def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str, str | None]]:
-    sheet = con.execute(
-        """
-        SELECT run_id, status, source_sha256, municipality, epoch_us(ingested_at) FROM sheets
-        WHERE source_file = $f ORDER BY ingested_at DESC, sheet_id LIMIT 1
-        """,
-        {"f": run.source_file},
-    ).fetchone()
+#: Each file's newest load (the rows of a batch's files).
+_SHEET_SQL = """
+    SELECT source_file, run_id, status, source_sha256, municipality, epoch_us(ingested_at)
+    FROM sheets WHERE list_contains($f, source_file)
+    QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY ingested_at DESC, sheet_id) = 1
+    """
+
+#: The rows of a batch of runs: their files in all their runs (rows of other (file, run) pairs
+#: are dropped when the rows are split per run).
+_IN_BATCH = "list_contains($f, source_file) AND list_contains($r, run_id)"
+
+
+def _run_facts(run: LatestRun, rows: ValidationRows) -> list[tuple[str, str | None]]:
+    sheet = rows.sheet
     if run.n_fatal:
         loaded = "読み込まれていません(致命的な問題のため。この年度の前回の読込はそのままです)"
     elif sheet is None:
@@ -198,32 +250,29 @@ def _run_facts(con: duckdb.DuckDBPyConnection, run: LatestRun) -> list[tuple[str
             "件数",
             f"致命的 {run.n_fatal:,} 件、エラー {run.n_error:,} 件、警告 {run.n_warning:,} 件",
         ),
-        ("SHA-256", sheet[2] if sheet is not None else _failure_sha(con, run)),
+        ("SHA-256", sheet[2] if sheet is not None else rows.failure_sha),
     ]
 
 
-def _failure_sha(con: duckdb.DuckDBPyConnection, run: LatestRun) -> str | None:
-    row = con.execute(
-        "SELECT max(source_sha256) FROM validation_failures WHERE source_file = $f AND run_id = $r",
-        {"f": run.source_file, "r": run.run_id},
-    ).fetchone()
-    return row[0] if row else None
+_FAILURE_SHA_SQL = f"""
+    SELECT source_file, run_id, max(source_sha256) FROM validation_failures
+    WHERE {_IN_BATCH} GROUP BY source_file, run_id
+    """
+
+_CHECKS_SQL = f"""
+    SELECT source_file, run_id, severity, "check", count(*) AS n, min(line) AS first_line,
+           arg_min(hint, (coalesce(line, 0), hint)) AS hint  -- the first line's; ties by text
+    FROM validation_failures
+    WHERE {_IN_BATCH}
+    GROUP BY source_file, run_id, severity, "check"
+    ORDER BY source_file, run_id,
+             CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, n DESC, "check"
+    """
 
 
-def _check_summary(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str) -> _page.SafeHtml:
+def _check_summary(df: pd.DataFrame, table_id: str) -> _page.SafeHtml:
     """How many failures of each check, with what to do: the overview before the details."""
-    df: pd.DataFrame = con.execute(
-        """
-        SELECT severity, "check", count(*) AS n, min(line) AS first_line,
-               arg_min(hint, coalesce(line, 0)) AS hint
-        FROM validation_failures
-        WHERE source_file = $f AND run_id = $r
-        GROUP BY severity, "check"
-        ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, n DESC,
-                 "check"
-        """,
-        {"f": run.source_file, "r": run.run_id},
-    ).df()
+    df = df.copy()
     df["severity"] = df["severity"].map(lambda s: _SEVERITY_SHORT.get(s, s))
     df["first_line"] = df["first_line"].astype("Int64")
     gt = (
@@ -238,18 +287,19 @@ def _check_summary(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str
     return _page.table(gt)
 
 
-def _failure_table(con: duckdb.DuckDBPyConnection, run: LatestRun, table_id: str) -> _page.SafeHtml:
-    df: pd.DataFrame = con.execute(
-        """
-        SELECT severity, line, worksheet, "column", "check", value, message, hint, waived,
-               row_text
-        FROM validation_failures
-        WHERE source_file = $f AND run_id = $r
-        ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
-                 line NULLS FIRST, worksheet, "column", "check", value, message, hint, row_text
-        """,
-        {"f": run.source_file, "r": run.run_id},
-    ).df()
+_FAILURES_SQL = f"""
+    SELECT source_file, run_id,
+           severity, line, worksheet, "column", "check", value, message, hint, waived, row_text
+    FROM validation_failures
+    WHERE {_IN_BATCH}
+    ORDER BY source_file, run_id,
+             CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
+             line NULLS FIRST, worksheet, "column", "check", value, message, hint, row_text
+    """
+
+
+def _failure_table(run: LatestRun, df: pd.DataFrame, table_id: str) -> _page.SafeHtml:
+    df = df.copy()
     df["severity"] = df["severity"].map(lambda s: SEVERITY_LABELS.get(s, s))
     df["row_text"] = df["row_text"].map(
         lambda t: t.replace("\t", TAB_MARK) if isinstance(t, str) else t
