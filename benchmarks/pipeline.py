@@ -248,11 +248,12 @@ def scale_one(n: int, batch: int, reports: bool) -> dict[str, float]:
                             ("load", t3, t4)):  # fmt: skip
                 t[k] += b - a
         core = time.perf_counter() - start
-        report = 0.0
-        if reports:
-            t0 = time.perf_counter()
+    report = 0.0
+    if reports:  # as `ukiha ingest` and `ukiha report` do: a read-only connection (workers)
+        t0 = time.perf_counter()
+        with open_warehouse(tmp / "w.duckdb", read_only=True) as con:
             render_all(con, tmp / "reports")
-            report = time.perf_counter() - t0
+        report = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)
     peak_kib = peak_rss_kib()
     return {"n": n, "projects": n_projects, **t, "core": core, "report": report,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +61,23 @@ def _settings(warehouse: Path | None) -> Settings:
     return replace(s, warehouse=warehouse) if warehouse else s
 
 
+@contextmanager
+def _without(*modules: str) -> Iterator[None]:
+    """Import pandera without the optional packages it loads whenever they are installed:
+    hypothesis (data synthesis, ~0.1 s) and dask (its dask types, ~0.5 s, there with the
+    `dask` extra). Neither is used by validation, and the steward's edit-and-check loop
+    should not wait for them. A module already imported is left alone."""
+    blocked = [m for m in modules if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` fail fast
+    try:
+        yield
+    finally:
+        for m in blocked:
+            if sys.modules.get(m, ...) is None:
+                del sys.modules[m]
+
+
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="sheet files or folders")],
@@ -74,57 +93,57 @@ def validate(
     ] = None,
 ) -> None:
     """Check sheets and print every failure; writes nothing but the --annotate copy."""
-    # pandera imports hypothesis (for data synthesis, unused here) whenever it is installed,
-    # which costs ~0.1 s of the steward's edit-and-check loop: keep it out of this process.
-    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
-    from ukiha_pipeline.ingest import discover_sheets, summary_line
-    from ukiha_pipeline.validation import load_context, validate_path
+    # pandera loads hypothesis (~0.1 s) and its dask types (~0.5 s, with the dask extra)
+    # whenever they are installed, some of it only while validating: keep both out.
+    with _without("hypothesis", "dask"):
+        from ukiha_pipeline.ingest import discover_sheets, summary_line
+        from ukiha_pipeline.validation import load_context, validate_path
 
-    settings = _settings(None)
-    ctx = load_context(settings)
-    worst = 0
-    sheets = discover_sheets(paths)
-    if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
-        raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
-    for path in sheets:
-        result = validate_path(
-            path,
-            ctx,
-            fiscal_year=fiscal_year,
-            municipality=municipality,
-            default_municipality=settings.municipality,
-            lang=lang.value,
-        )
-        worst = max(worst, result.exit_code)
-        if output is OutputFormat.json:
-            for f in result.failures:
-                typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
-            continue
-        typer.echo(summary_line(result))
-        for severity in ("fatal", "error", "warning"):
-            group = [f for f in result.failures if f.severity == severity]
-            n_waived = sum(1 for f in group if f.waived is not None)
-            of_them = f" (waived {n_waived})" if n_waived else ""
-            if group:
-                typer.echo(f"  [{severity}] {len(group)}{of_them}")
-            for f in group:
-                where = f.cell or (f"{f.line}行" if f.line else "-")
-                column = f" {f.column}" if f.column else ""
-                value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
-                waived = f" [waived: {f.waived}]" if f.waived is not None else ""
-                key = f" (row_key {f.row_key})" if f.row_key else ""
-                typer.echo(
-                    f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
-                )
-        for note in result.notes:
-            typer.echo(f"  note: {note}")
-    if annotate is not None:  # exactly one sheet: `result` is its result
-        from ukiha_pipeline.annotate import annotate_path
+        settings = _settings(None)
+        ctx = load_context(settings)
+        worst = 0
+        sheets = discover_sheets(paths)
+        if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
+            raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
+        for path in sheets:
+            result = validate_path(
+                path,
+                ctx,
+                fiscal_year=fiscal_year,
+                municipality=municipality,
+                default_municipality=settings.municipality,
+                lang=lang.value,
+            )
+            worst = max(worst, result.exit_code)
+            if output is OutputFormat.json:
+                for f in result.failures:
+                    typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
+                continue
+            typer.echo(summary_line(result))
+            for severity in ("fatal", "error", "warning"):
+                group = [f for f in result.failures if f.severity == severity]
+                n_waived = sum(1 for f in group if f.waived is not None)
+                of_them = f" (waived {n_waived})" if n_waived else ""
+                if group:
+                    typer.echo(f"  [{severity}] {len(group)}{of_them}")
+                for f in group:
+                    where = f.cell or (f"{f.line}行" if f.line else "-")
+                    column = f" {f.column}" if f.column else ""
+                    value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
+                    waived = f" [waived: {f.waived}]" if f.waived is not None else ""
+                    key = f" (row_key {f.row_key})" if f.row_key else ""
+                    typer.echo(
+                        f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
+                    )
+            for note in result.notes:
+                typer.echo(f"  note: {note}")
+        if annotate is not None:  # exactly one sheet: `result` is its result
+            from ukiha_pipeline.annotate import annotate_path
 
-        typer.echo(
-            f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True
-        )
-    raise typer.Exit(worst)
+            typer.echo(
+                f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True
+            )
+        raise typer.Exit(worst)
 
 
 @app.command()

@@ -114,3 +114,24 @@ def test_serve_dry_run_prints_the_deployment_as_json() -> None:
     info = json.loads(proc.stdout)
     assert info["cron"] == "0 6 1 6 *" and info["timezone"] == "Asia/Tokyo"
     assert len(info["next_runs"]) == 3 and all("+09:00" in t for t in info["next_runs"])
+
+
+def test_validate_loads_neither_dask_nor_hypothesis(r3_sheet: Path) -> None:
+    """pandera imports both whenever they are installed (dask comes with the dask extra, ~0.5 s
+    of import): `ukiha validate` keeps them out, to stay near the import floor (issue #8)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ukiha_pipeline.cli", "validate", str(r3_sheet)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "pandera" in loaded  # the trace is real
+    assert not {m for m in loaded if m.split(".")[0] in ("dask", "hypothesis")} - {
+        "dask.dataframe",  # the blocked attempts: listed, but nothing of them ran
+        "hypothesis.strategies",
+    }
