@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -61,23 +59,6 @@ def _settings(warehouse: Path | None) -> Settings:
     return replace(s, warehouse=warehouse) if warehouse else s
 
 
-@contextmanager
-def _without(*modules: str) -> Iterator[None]:
-    """Import pandera without the optional packages it loads whenever they are installed:
-    hypothesis (data synthesis, ~0.1 s) and dask (its dask types, ~0.5 s, there with the
-    `dask` extra). Neither is used by validation, and the steward's edit-and-check loop
-    should not wait for them. A module already imported is left alone."""
-    blocked = [m for m in modules if m not in sys.modules]
-    for m in blocked:
-        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` fail fast
-    try:
-        yield
-    finally:
-        for m in blocked:
-            if sys.modules.get(m, ...) is None:
-                del sys.modules[m]
-
-
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="sheet files or folders")],
@@ -93,9 +74,11 @@ def validate(
     ] = None,
 ) -> None:
     """Check sheets and print every failure; writes nothing but the --annotate copy."""
-    # pandera loads hypothesis (~0.1 s) and its dask types (~0.5 s, with the dask extra)
-    # whenever they are installed, some of it only while validating: keep both out.
-    with _without("hypothesis", "dask"):
+    from ukiha_pipeline.validation.pandera_import import hidden
+
+    # pandera imports hypothesis (data synthesis, unused here: ~0.1 s) whenever it is
+    # installed, partly while validating: keep it out of the steward's edit-and-check loop.
+    with hidden("hypothesis"):
         from ukiha_pipeline.ingest import discover_sheets, summary_line
         from ukiha_pipeline.validation import load_context, validate_path
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# first: pandera without its dask types (see pandera_import)
+from ukiha_pipeline.validation import pandera_import  # noqa: F401  # isort: skip
 from ukiha_pipeline.settings import Settings
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.reference import load_master, load_rules, load_waivers
