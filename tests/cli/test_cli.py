@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.ukiha_process import ukiha
+
 JSON_FIELDS = {
     "source_file",
     "line",
@@ -22,18 +20,6 @@ JSON_FIELDS = {
     "value",
     "message",
 }
-
-
-def ukiha(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "ukiha_pipeline.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def test_validate_r3_prints_the_three_warnings_and_exits_0(r3_sheet: Path) -> None:
@@ -119,15 +105,7 @@ def test_serve_dry_run_prints_the_deployment_as_json() -> None:
 def test_validate_loads_neither_dask_nor_hypothesis(r3_sheet: Path) -> None:
     """pandera imports both whenever they are installed (dask comes with the dask extra, ~0.5 s
     of import): `ukiha validate` keeps them out, to stay near the import floor (issue #8)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "ukiha_pipeline.cli", "validate", str(r3_sheet)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = ukiha("validate", str(r3_sheet), python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
     loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "pandera" in loaded  # the trace is real

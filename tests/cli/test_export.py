@@ -7,31 +7,17 @@ changed to R4), so the views have rows across two years.
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.ukiha_process import ukiha
 from ukiha_pipeline.validation import load_context, validate_path
 from ukiha_pipeline.warehouse import TABLE_COLUMNS, load_result, open_warehouse
 from ukiha_pipeline.warehouse.schema import VIEWS
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def ukiha(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "ukiha_pipeline.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def sha256(path: Path) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +138,26 @@ def assert_consistent(warehouse: Path, versions: dict[str, Version]) -> str:
         n_rows = con.execute("SELECT count(*) FROM sheets WHERE fiscal_year = ?", [FY]).fetchone()
         assert n_rows is not None and n_rows[0] <= len(versions)  # one row per content
     return str(sha)
+
+
+@contextmanager
+def warehouse_held(
+    warehouse: Path, seconds: float, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    """Another process holds the warehouse open for writing (for `seconds` at most) while the
+    block runs; it is gone afterwards."""
+    holder = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env or subprocess_env(),
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        yield
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

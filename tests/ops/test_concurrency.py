@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from ops_helpers import (
-    HOLDER,
     LOADER,
     PYTHON,
     REPO,
@@ -16,6 +15,7 @@ from ops_helpers import (
     assert_consistent,
     load_sheet_into,
     subprocess_env,
+    warehouse_held,
 )
 
 
@@ -28,11 +28,7 @@ def test_second_ingest_waits_for_the_lock_then_exits_1_in_one_line(
     raw.mkdir()
     shutil.copy(sheet_versions.b, raw)  # a change: this run would write
     env = subprocess_env(UKIHA_LOCK_TIMEOUT="1.5")
-    holder = subprocess.Popen(
-        [PYTHON, "-c", HOLDER, str(warehouse), "60"], stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with warehouse_held(warehouse, 60, env):
         started = time.monotonic()
         proc = subprocess.run(
             [PYTHON, "-m", "ukiha_pipeline.cli", "ingest", str(raw), "--warehouse", str(warehouse)],
@@ -43,9 +39,6 @@ def test_second_ingest_waits_for_the_lock_then_exits_1_in_one_line(
             timeout=60,
         )
         elapsed = time.monotonic() - started
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     [line] = proc.stderr.strip().splitlines()

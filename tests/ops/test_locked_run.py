@@ -8,18 +8,15 @@ shortened for the test.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from ops_helpers import (
-    HOLDER,
-    PYTHON,
     Receiver,
     SheetVersions,
     assert_consistent,
     load_sheet_into,
-    subprocess_env,
+    warehouse_held,
 )
 
 import flows.annual_ingest as annual
@@ -48,19 +45,8 @@ def test_a_warehouse_locked_for_good_stops_the_run_with_a_summary_and_a_notifica
         task = getattr(annual, name)
         monkeypatch.setattr(annual, name, task.with_options(retry_delay_seconds=[0.1] * 3))
 
-    holder = subprocess.Popen(
-        [PYTHON, "-c", HOLDER, str(warehouse), "60"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        with pytest.raises(WarehouseError, match="lock"):
-            annual.annual_ingest(paths=[str(raw)], warehouse=str(warehouse))
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
+    with warehouse_held(warehouse, 60), pytest.raises(WarehouseError, match="lock"):
+        annual.annual_ingest(paths=[str(raw)], warehouse=str(warehouse))
 
     [(_, _, body)] = webhook_receiver.requests
     assert isinstance(body, dict)

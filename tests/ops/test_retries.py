@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -10,12 +9,10 @@ from uuid import UUID
 import duckdb
 import pytest
 from ops_helpers import (
-    HOLDER,
-    PYTHON,
     SheetVersions,
     assert_consistent,
     load_sheet_into,
-    subprocess_env,
+    warehouse_held,
 )
 from prefect.states import Completed, Failed
 
@@ -136,18 +133,8 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
         return loaded, bad
 
     # another process holds the warehouse for ~1 s: the first attempts fail on the lock
-    holder = subprocess.Popen(
-        [PYTHON, "-c", HOLDER, str(warehouse), "1.0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with warehouse_held(warehouse, 1.0):
         loaded, bad = small()
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
     assert loaded.is_completed()
     assert [o.status for o in loaded.result()] == ["loaded"]
     assert assert_consistent(warehouse, sheet_versions.by_sha) == result.sha256

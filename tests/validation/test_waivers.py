@@ -9,13 +9,11 @@ flag_rating_mismatch at lines 90, 146 and 147 (DESIGN §3).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.ukiha_process import ukiha
 from ukiha_pipeline.validation import RulesContext, load_context, validate_path
 from ukiha_pipeline.validation.result import ValidationResult
 from ukiha_pipeline.warehouse import load_result, open_warehouse
@@ -208,19 +206,7 @@ def test_validate_text_output_marks_waived_and_shows_row_keys(
     tmp_path: Path, defect: Path, waived_ctx: RulesContext
 ) -> None:
     keys = {f.line: f.row_key for f in validate_path(defect, waived_ctx).failures}
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "UKIHA_WAIVERS": str(tmp_path / "waivers.toml"),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "ukiha_pipeline.cli", "validate", str(defect)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    proc = ukiha("validate", str(defect), env={"UKIHA_WAIVERS": str(tmp_path / "waivers.toml")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert "  [error] 1 (waived 1)" in lines
@@ -236,15 +222,7 @@ def test_validate_text_output_marks_waived_and_shows_row_keys(
 
 
 def test_validate_exit_code_is_1_when_the_error_is_not_waived(tmp_path: Path, defect: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "UKIHA_WAIVERS": str(tmp_path / "none.toml")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "ukiha_pipeline.cli", "validate", str(defect)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    proc = ukiha("validate", str(defect), env={"UKIHA_WAIVERS": str(tmp_path / "none.toml")})
     assert proc.returncode == 1
     assert "[waived" not in proc.stdout
 

@@ -11,14 +11,13 @@ lines 147 and 148 are still the same, open, failures.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.ukiha_process import ukiha as run_ukiha
 from ukiha_pipeline.validation import RulesContext, load_context, validate_path
 from ukiha_pipeline.warehouse import load_result, open_warehouse
 from ukiha_pipeline.warehouse.history import SheetFailureHistory, failure_history
@@ -151,15 +150,7 @@ def test_filters(warehouse: Path) -> None:
 
 
 def ukiha(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TZ": "UTC"}  # times print in local time
-    return subprocess.run(
-        [sys.executable, "-m", "ukiha_pipeline.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_ukiha(*args, env={"TZ": "UTC"})  # times print in local time
 
 
 def test_cli_failures_text(warehouse: Path, ctx: RulesContext) -> None:
