@@ -6,6 +6,8 @@ Heavy imports (Prefect, great-tables) happen inside the commands that need them,
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import sys
@@ -325,6 +327,11 @@ def serve(
 
 def main() -> None:
     """Entry point: our errors become one line and exit 1; usage errors exit 2 (click)."""
+    # Registered first, so it runs last: what is still alive at exit is frozen, and the
+    # interpreter's final garbage collection does not walk it (with Prefect imported, ~165,000
+    # objects: 0.5-0.8 s of `ukiha ingest`'s exit). Objects freed by reference counting are
+    # still finalized; the warehouse and files were closed by their context managers before.
+    atexit.register(gc.freeze)
     try:
         app()  # standalone: click prints usage errors and exits 2, typer.Exit sets the code
     except UkihaError as exc:
