@@ -37,20 +37,26 @@ def _filled(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str).str.len() > 0
 
 
-def _list(df: pd.DataFrame, column: str) -> list[Any]:
-    """A column as Python values: iterating a list is far cheaper than iterating a Series."""
-    return df[column].tolist()
+def _judge_rows(
+    df: pd.DataFrame, columns: tuple[str, ...], judge: Callable[..., bool]
+) -> pd.Series:
+    """`judge(*values)` of each row's `columns`, called once per distinct combination of values
+    (names and years repeat on every row and sheet; iterating lists is far cheaper than a Series)."""
+    memo: dict[tuple[Any, ...], bool] = {}
+    ok = []
+    for values in zip(*(df[c].tolist() for c in columns), strict=True):
+        found = memo.get(values)
+        if found is None:
+            found = memo[values] = bool(judge(*values))
+        ok.append(found)
+    return pd.Series(ok, index=df.index, dtype=bool)
 
 
 def _known(df: pd.DataFrame, kind: str, is_known: Callable[[str, int], bool]) -> pd.Series:
     """True where the row is not of `kind`, or its name is known for its fiscal year."""
-    ok = [
-        k != kind or is_known(n, fy)
-        for k, n, fy in zip(
-            _list(df, "kind"), _list(df, "name"), _list(df, "fiscal_year"), strict=True
-        )
-    ]
-    return pd.Series(ok, index=df.index, dtype=bool)
+    return _judge_rows(
+        df, ("kind", "name", "fiscal_year"), lambda k, n, fy: k != kind or is_known(n, fy)
+    )
 
 
 class _Base(pa.DataFrameModel):
@@ -98,12 +104,12 @@ class ProjectModel(_Base):
     @pa.dataframe_check(name="flag_rating_mismatch")
     def _flag_rating(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
-        judged = df["flag"].map(ctx.flag_ok) & df["rating"].map(ctx.rating_ok)
-        agree = [
-            ctx.flag_rating_ok(f, r)
-            for f, r in zip(_list(df, "flag"), _list(df, "rating"), strict=True)
-        ]
-        return ~judged | pd.Series(agree, index=df.index, dtype=bool)
+        return _judge_rows(
+            df,
+            ("flag", "rating"),
+            # judged only when both are valid; then they must agree
+            lambda f, r: not (ctx.flag_ok(f) and ctx.rating_ok(r)) or ctx.flag_rating_ok(f, r),
+        )
 
     @pa.check("duplicate_of", name="duplicate_project")
     def _duplicate(cls, s: Series[float]) -> pd.Series[bool]:
@@ -130,25 +136,16 @@ class AssignmentModel(_Base):
     def _belongs(cls, df: pd.DataFrame) -> pd.Series[bool]:
         ctx = _ctx(df)
 
-        def judged(kind: str, name: str, depts: tuple[str, ...], fy: int) -> bool:
+        def ok(kind: str, name: str, row_departments: str, fy: int) -> bool:
             # only a known section on a row whose departments are all known is judged
-            return (
-                kind == "section"
-                and ctx.section_ok(name, fy)
-                and all(ctx.department_ok(d, fy) for d in depts)
-            )
+            if kind != "section" or not ctx.section_ok(name, fy):
+                return True
+            depts = tuple(d for d in row_departments.split("\t") if d)
+            if not all(ctx.department_ok(d, fy) for d in depts):
+                return True
+            return ctx.section_belongs(name, depts, fy)
 
-        ok = [
-            not judged(k, n, ds, fy) or ctx.section_belongs(n, ds, fy)
-            for k, n, ds, fy in zip(
-                _list(df, "kind"),
-                _list(df, "name"),
-                [tuple(d for d in x.split("\t") if d) for x in _list(df, "row_departments")],
-                _list(df, "fiscal_year"),
-                strict=True,
-            )
-        ]
-        return pd.Series(ok, index=df.index, dtype=bool)
+        return _judge_rows(df, ("kind", "name", "row_departments", "fiscal_year"), ok)
 
 
 class KpiModel(_Base):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ukiha_pipeline.normalize.text import nfkc
 
@@ -40,6 +41,7 @@ def era_to_gregorian(era: str, number: str) -> int:
     return ERA_OFFSETS[era] + n
 
 
+@lru_cache(maxsize=1 << 16)  # the same year texts come back on every sheet; AsOf is immutable
 def parse_as_of(text: str) -> AsOf | None:
     """`H29年度` → 2017 fiscal; `R3年` → 2021 calendar; `平成25～29年` → 2017 calendar (range)."""
     raw = text.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 #: Characters people type for ○ (carried out) and × (not carried out). NFKC merges none of them.
@@ -26,11 +27,19 @@ _SPACES = re.compile(r"[\s\u3000]+")
 _NAME_SEPARATORS = re.compile(r"[\s\u3000、,，]+")
 
 
+_CELL_SPACE = " \t\r\n\u3000\ufeff"
+
+
 def clean_cell(text: str | None) -> str:
     """Strip stray spaces (ASCII and U+3000) at both ends; keep the text otherwise as written."""
     if text is None:
         return ""
-    return text.strip(" \t\r\n\u3000\ufeff")
+    return text.strip(_CELL_SPACE)
+
+
+def clean_cells(cells: Iterable[str | None]) -> list[str]:
+    """`clean_cell` of each cell of a row, in one call (rows are cleaned by the thousand)."""
+    return ["" if c is None else c.strip(_CELL_SPACE) for c in cells]
 
 
 @lru_cache(maxsize=1 << 16)  # sheets repeat the same names and values: a hit is ~10x cheaper
@@ -50,9 +59,10 @@ def normalize_rating(text: str) -> str:
     return nfkc(text).replace(" ", "").upper()
 
 
-def split_names(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)  # the same 課 and 係 cells come back on every sheet
+def split_names(text: str) -> tuple[str, ...]:
     """Department or section names in one cell, separated by spaces, 、 or ・ between names."""
     cleaned = clean_cell(text)
     if not cleaned:
-        return []
-    return [part for part in _NAME_SEPARATORS.split(cleaned) if part]
+        return ()
+    return tuple(part for part in _NAME_SEPARATORS.split(cleaned) if part)

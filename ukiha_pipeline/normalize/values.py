@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ukiha_pipeline.normalize.text import nfkc
 
@@ -44,6 +45,9 @@ def _build(match: re.Match[str]) -> Quantity:
     return Quantity(round(number, 10), unit, note.strip() if note else None)
 
 
+# validation and the load both read each KPI value, and values repeat across years: the
+# results are immutable, so each distinct cell text is parsed once
+@lru_cache(maxsize=1 << 16)
 def parse_quantity(text: str) -> Quantity | None:
     """The quantity a whole cell holds, or None when the cell is not a number (unit optional)."""
     value = nfkc(text)
@@ -62,6 +66,7 @@ class BaselineTarget:
     raw_target: str
 
 
+@lru_cache(maxsize=1 << 16)  # see parse_quantity
 def split_baseline_target(text: str) -> BaselineTarget | None:
     """Split `平成22年度以降累計 179人→230人` into definition, baseline and target texts.
 

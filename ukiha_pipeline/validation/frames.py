@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ukiha_pipeline.normalize import (
@@ -16,7 +20,7 @@ from ukiha_pipeline.normalize import (
     split_baseline_target,
     split_names,
 )
-from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.normalize.text import clean_cells
 from ukiha_pipeline.parsing.model import KpiRec, ParsedSheet
 
 #: staged column → (Japanese column label, 0-based cell index in a project row)
@@ -123,21 +127,49 @@ STAGED_COLUMNS = {
     "kpi_value": VALUE_COLUMNS,
 }
 
-Rows = list[dict[str, object]]
+#: a staged row: its values in the order of its entity's columns, then the `sheet` column
+Row = tuple[object, ...]
+INT_COLUMNS = frozenset(("row", "line", "fiscal_year", "n_cells", "n_units", "col", "sheet"))
+FLOAT_COLUMNS = frozenset(("duplicate_of", "value"))
 
 
-def project_frame(sheet: ParsedSheet) -> pd.DataFrame:
-    return staged_frame(project_rows(sheet), PROJECT_COLUMNS)
+@dataclass(frozen=True)
+class StagedSheets:
+    """The staged rows of many sheets, entity by entity (`STAGED_COLUMNS` plus `sheet`, each
+    row's position in the batch), and each sheet's misshapen records."""
+
+    rows: dict[str, list[Row]]
+    malformed: list[set[str]]
+
+    def frame(self, entity: str) -> pd.DataFrame:
+        return staged_frame(self.rows[entity], [*STAGED_COLUMNS[entity], "sheet"])
 
 
-def project_rows(sheet: ParsedSheet) -> Rows:
-    """The rows of the project frame (frames of many sheets are built from their rows at once)."""
+def stage_sheets(sheets: Sequence[ParsedSheet]) -> StagedSheets:
+    """The rows of the staged frames of all sheets (one frame per entity is built at once).
+
+    A misshapen record (a project or measure KPI row without 7 cells) is staged as a project
+    or KPI, for malformed_row, but none of its assignments or values are.
+    """
+    staged = StagedSheets({entity: [] for entity in STAGED_COLUMNS}, [])
+    for i, sheet in enumerate(sheets):
+        bad = _stage_projects(staged.rows["project"], sheet, i)
+        bad |= _stage_kpis(staged.rows["kpi"], staged.rows["kpi_value"], sheet, i)
+        _stage_assignments(staged.rows["assignment"], sheet, i, bad)
+        staged.malformed.append(bad)
+    return staged
+
+
+def _stage_projects(out: list[Row], sheet: ParsedSheet, sheet_no: int) -> set[str]:
+    """Append the sheet's project rows (`PROJECT_COLUMNS` order); return its misshapen ones."""
     pos = sheet.grid.positions
-    rows = []
+    fy = sheet.fiscal_year
     seen: dict[tuple[int, int, int, str], int] = {}
+    bad: set[str] = set()
     for p in sheet.projects:
-        cells = [clean_cell(c) for c in p.cells]
+        cells = clean_cells(p.cells)
         line = pos[p.row].line
+        record = f"project:{p.row}"
         dup_of: float | None = None
         if p.n_cells == 7:
             key = (p.policy_no, p.measure_no, p.submeasure_no, content_key(cells[3]))
@@ -145,120 +177,107 @@ def project_rows(sheet: ParsedSheet) -> Rows:
                 dup_of = float(seen[key])
             else:
                 seen[key] = line
-        rows.append(
-            {
-                "record": f"project:{p.row}",
-                "row": p.row,
-                "line": line,
-                "fiscal_year": sheet.fiscal_year,
-                "n_cells": p.n_cells,
-                "departments": cells[1],
-                "sections": cells[2],
-                "content": cells[3],
-                "flag": normalize_flag(cells[4]) if cells[4] else "",
-                "rating": normalize_rating(cells[6]) if cells[6] else "",
-                "action": cells[5],
-                "duplicate_of": dup_of,
-                "raw_flag": p.cells[4],
-                "raw_rating": p.cells[6],
-            }
+        else:
+            bad.add(record)
+        out.append(
+            (
+                record,
+                p.row,
+                line,
+                fy,
+                p.n_cells,
+                cells[1],  # departments
+                cells[2],  # sections
+                cells[3],  # content
+                normalize_flag(cells[4]) if cells[4] else "",
+                normalize_rating(cells[6]) if cells[6] else "",
+                cells[5],  # action
+                dup_of,
+                p.cells[4],  # raw_flag
+                p.cells[6],  # raw_rating
+                sheet_no,
+            )
         )
-    return rows
+    return bad
 
 
-def assignment_frame(sheet: ParsedSheet, malformed: set[str]) -> pd.DataFrame:
-    return staged_frame(assignment_rows(sheet, malformed), ASSIGNMENT_COLUMNS)
-
-
-def assignment_rows(sheet: ParsedSheet, malformed: set[str]) -> Rows:
+def _stage_assignments(out: list[Row], sheet: ParsedSheet, sheet_no: int, bad: set[str]) -> None:
+    """Append one row per 課 and 係 named on a well-formed project or measure KPI row."""
     pos = sheet.grid.positions
-    rows: Rows = []
+    fy = sheet.fiscal_year
     sources = [(f"project:{p.row}", p.row, p.cells[1], p.cells[2], 1, 2) for p in sheet.projects]
     for i, k in enumerate(sheet.kpis):
         if k.level == "measure":
             d_col, s_col = (2, 3) if k.layout == "kpi_tab" else (1, 2)
             sources.append((f"kpi:{i}", k.row, k.departments, k.sections, d_col, s_col))
     for record, row, dept_cell, sect_cell, d_col, s_col in sources:
-        if record in malformed:
+        if record in bad:
             continue
+        line = pos[row].line
         depts = split_names(dept_cell)
-        for kind, names, col in (
-            ("department", depts, d_col),
-            ("section", split_names(sect_cell), s_col),
-        ):
-            for name in names:
-                rows.append(
-                    {
-                        "record": record,
-                        "row": row,
-                        "line": pos[row].line,
-                        "fiscal_year": sheet.fiscal_year,
-                        "kind": kind,
-                        "name": name,
-                        "row_departments": "\t".join(depts),
-                        "col": col,
-                    }
-                )
-    return rows
+        row_departments = "\t".join(depts)
+        for name in depts:
+            out.append(
+                (record, row, line, fy, "department", name, row_departments, d_col, sheet_no)
+            )
+        for name in split_names(sect_cell):
+            out.append((record, row, line, fy, "section", name, row_departments, s_col, sheet_no))
 
 
-def kpi_frames(sheet: ParsedSheet) -> tuple[pd.DataFrame, pd.DataFrame]:
-    kpis, values = kpi_rows(sheet)
-    return staged_frame(kpis, KPI_COLUMNS), staged_frame(values, VALUE_COLUMNS)
-
-
-def kpi_rows(sheet: ParsedSheet) -> tuple[Rows, Rows]:
-    """The rows of the KPI frame and of the KPI value frame."""
+def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no: int) -> set[str]:
+    """Append the sheet's KPI rows and the value rows of its well-formed KPIs; return the
+    misshapen ones (a measure KPI row without 7 cells)."""
     pos = sheet.grid.positions
-    kpis: Rows = []
-    values: Rows = []
+    fy = sheet.fiscal_year
+    bad: set[str] = set()
     for i, k in enumerate(sheet.kpis):
         record = f"kpi:{i}"
+        misshapen = k.level == "measure" and k.n_cells != 7
+        if misshapen:
+            bad.add(record)
         v = kpi_values(k)
         units = set()
         for which in ("baseline", "target", "latest"):
-            q = parse_quantity(v.raw[which]) if v.raw[which] else None
+            raw = v.raw[which]
+            q = parse_quantity(raw) if raw else None
             if q is not None and q.unit:
                 units.add(q.unit)
-            values.append(
-                {
-                    "record": record,
-                    "row": v.rows[which],
-                    "line": pos[v.rows[which]].line,
-                    "fiscal_year": sheet.fiscal_year,
-                    "which": which,
-                    "raw": v.raw[which],
-                    "value": q.value if q else None,
-                    "col": v.cols[which],
-                }
-            )
+            if not misshapen:
+                row = v.rows[which]
+                value = q.value if q else None
+                values.append(
+                    (record, row, pos[row].line, fy, which, raw, value, v.cols[which], sheet_no)
+                )
+        col = 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0)
+        units_text = " / ".join(sorted(units))
         kpis.append(
-            {
-                "record": record,
-                "row": k.row,
-                "line": pos[k.row].line,
-                "fiscal_year": sheet.fiscal_year,
-                "n_cells": k.n_cells,
-                "level": k.level,
-                "name": k.name,
-                "n_units": len(units),
-                "units": " / ".join(sorted(units)),
-                "col": 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0),
-            }
+            (
+                record,
+                k.row,
+                pos[k.row].line,
+                fy,
+                k.n_cells,
+                k.level,
+                k.name,
+                len(units),
+                units_text,
+                col,
+                sheet_no,
+            )
         )
-    return kpis, values
+    return bad
 
 
-def staged_frame(rows: Rows, columns: list[str]) -> pd.DataFrame:
+def staged_frame(rows: Sequence[Row], columns: list[str]) -> pd.DataFrame:
     """A staged frame with the dtypes the models expect (int64, str, float64)."""
-    df = pd.DataFrame(rows, columns=columns)
-    for col in ("row", "line", "fiscal_year", "n_cells", "n_units", "col"):
-        if col in df:
-            df[col] = df[col].astype("int64")
-    for col in df.columns:
-        if df[col].dtype == object and col not in ("value", "duplicate_of"):
-            df[col] = df[col].fillna("").astype(str)
-    for col in ("duplicate_of", "value"):
-        if col in df:
-            df[col] = df[col].astype("float64")
-    return df
+    data: dict[str, Any] = {}
+    for j, col in enumerate(columns):
+        # column by column: zip(*rows) would make one iterator per row (and wake the GC)
+        values = list(map(itemgetter(j), rows))
+        if col in INT_COLUMNS:
+            data[col] = np.array(values, dtype=np.int64)
+        elif col in FLOAT_COLUMNS:
+            data[col] = np.array(values, dtype=np.float64)  # None is NaN
+        else:
+            data[col] = pd.array(["" if v is None else v for v in values], dtype="str")
+    return pd.DataFrame(data, columns=columns)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -19,14 +20,9 @@ from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import (
     PROJECT_CELLS,
-    STAGED_COLUMNS,
     VALUE_LABELS,
-    Rows,
-    assignment_rows,
     content_key,
-    kpi_rows,
-    project_rows,
-    staged_frame,
+    stage_sheets,
 )
 from ukiha_pipeline.validation.messages import SUGGESTION, render
 from ukiha_pipeline.validation.reference import Waiver
@@ -180,9 +176,7 @@ def check_sheets(
     failures that checking each sheet alone would.
     """
     builders = [_FailureBuilder(sheet, ctx, lang) for sheet in sheets]
-    malformed: list[set[str]] = []
-    staged: dict[str, Rows] = {entity: [] for entity in MODELS}
-    for i, (sheet, builder) in enumerate(zip(sheets, builders, strict=True)):
+    for sheet, builder in zip(sheets, builders, strict=True):
         for issue in sheet.issues:
             builder.add(
                 issue.entity,
@@ -194,29 +188,17 @@ def check_sheets(
                 f"record:{issue.row}",
                 detail=issue.detail,
             )
-        projects = project_rows(sheet)
-        bad = {str(r["record"]) for r in projects if r["n_cells"] != 7}
-        kpis, values = kpi_rows(sheet)
-        bad |= {str(r["record"]) for r in kpis if r["level"] == "measure" and r["n_cells"] != 7}
-        malformed.append(bad)
-        rows = {
-            "project": projects,
-            "assignment": assignment_rows(sheet, bad),
-            "kpi": kpis,
-            "kpi_value": [r for r in values if r["record"] not in bad],
-        }
-        for entity, entity_rows in rows.items():
-            for r in entity_rows:
-                r["sheet"] = i
-            staged[entity] += entity_rows
-    for entity, entity_rows in staged.items():
-        if not entity_rows:
+    staged = stage_sheets(sheets)
+    for entity in MODELS:
+        if not staged.rows[entity]:
             continue
-        df = staged_frame(entity_rows, [*STAGED_COLUMNS[entity], "sheet"])
-        for idx, check, column in _failure_cases(entity, df, ctx):
-            row = df.iloc[idx]
+        df = staged.frame(entity)
+        cases = _failure_cases(entity, df, ctx)
+        # the failing rows taken at once (one `iloc` per failure costs more than the checks)
+        failing = df.take([idx for idx, _, _ in cases]).to_dict("records")
+        for (_, check, column), row in zip(cases, failing, strict=True):
             i = int(row["sheet"])
-            if row["record"] in malformed[i] and check != "malformed_row":
+            if row["record"] in staged.malformed[i] and check != "malformed_row":
                 continue  # local damage: a misshapen row reports its shape only
             builders[i].from_frame(entity, check, column, row)
     return [_result(b) for b in builders]
@@ -357,7 +339,7 @@ class _FailureBuilder:
             )
         )
 
-    def from_frame(self, entity: str, check: str, column: str, row: pd.Series) -> None:
+    def from_frame(self, entity: str, check: str, column: str, row: Mapping[Hashable, Any]) -> None:
         grid_row = int(row["row"])
         raw_cells = self.sheet.grid.rows[grid_row]
         record = str(row["record"])

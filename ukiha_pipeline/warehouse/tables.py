@@ -7,11 +7,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import pandas as pd
 
-from ukiha_pipeline.normalize import parse_as_of, parse_quantity, split_names
-from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.normalize import (
+    normalize_flag,
+    normalize_rating,
+    parse_as_of,
+    parse_quantity,
+    split_names,
+)
+from ukiha_pipeline.normalize.text import clean_cells
 from ukiha_pipeline.parsing.model import ParsedSheet
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import content_key, kpi_values
@@ -22,6 +29,7 @@ from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS
 COMMERCIALIZED = {"○": True, "×": False}
 
 
+@lru_cache(maxsize=1 << 16)  # each load keys a project again, and re-keying does once more
 def stable_key(*parts: str) -> str:
     """A short hash of the parts: the same text in another year gives the same key."""
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
@@ -74,12 +82,15 @@ def build_tables(
     )
 
 
+_NUMBERS = ("policy_no", "measure_no", "submeasure_no")
+
+
 def _first_per_number(rows: Rows) -> Rows:
     """One row per (policy, measure, sub-measure) number: the first (a repeated heading)."""
     seen: set[tuple[object, ...]] = set()
     out = []
     for row in rows:
-        key = tuple(v for k, v in row.items() if k.endswith("_no"))
+        key = tuple(row[k] for k in _NUMBERS if k in row)
         if key not in seen:
             seen.add(key)
             out.append(row)
@@ -146,7 +157,7 @@ def build_rows(
     for p in sheet.projects:
         if not keep(f"project:{p.row}"):
             continue
-        cells = [clean_cell(c) for c in p.cells]
+        cells = clean_cells(p.cells)
         # provisional: load_result re-keys the municipality across years (keys.py)
         key = _unique(stable_key(mun, content_key(cells[3])), key_count)
         flag, rating = _flag(result, p.row), _rating(result, p.row)
@@ -222,37 +233,35 @@ def _unique(key: str, seen: Counter[str]) -> str:
 
 
 def _flag(result: ValidationResult, row: int) -> str:
-    from ukiha_pipeline.normalize import normalize_flag
-
     assert result.sheet is not None
     return normalize_flag(result.sheet.grid.rows[row][4])
 
 
 def _rating(result: ValidationResult, row: int) -> str:
-    from ukiha_pipeline.normalize import normalize_rating
-
     assert result.sheet is not None
     return normalize_rating(result.sheet.grid.rows[row][6])
 
 
+@lru_cache(maxsize=1 << 14)  # the same 課 and 係 cells come back on every sheet and year
 def pair_departments(
     dept_cell: str, sect_cell: str, ctx: RulesContext, fiscal_year: int
-) -> list[tuple[str, str | None]]:
+) -> tuple[tuple[str, str | None], ...]:
     """Pair each 係 with the 課 of the row it belongs to (cells are not positionally paired).
 
     A section that belongs to none of the row's departments stays with the first one (and
     was reported as section_department_mismatch); a department with no section gets NULL.
+    (Cached per context: a RulesContext is read-only and compared by identity.)
     """
     depts, sects = split_names(dept_cell), split_names(sect_cell)
     if not depts:
-        return []
+        return ()
     pairs: list[tuple[str, str | None]] = []
     for s in sects:
         owners = [d for d in depts if ctx.section_belongs(s, (d,), fiscal_year)]
         pairs.append((owners[0] if owners else depts[0], s))
     with_section = {d for d, _ in pairs}
     pairs += [(d, None) for d in depts if d not in with_section]
-    return list(dict.fromkeys(pairs))
+    return tuple(dict.fromkeys(pairs))
 
 
 def quarantine_frame(
