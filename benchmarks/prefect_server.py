@@ -32,6 +32,8 @@ R3 = REPO / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
 BIN = Path(sys.executable).parent
 
 DIRECT = """
+import atexit, gc
+atexit.register(gc.freeze)  # as `ukiha` does: the exit's collection is not Prefect's cost
 import sys
 from pathlib import Path
 from ukiha_pipeline.reports import render_all
