@@ -41,7 +41,7 @@ from prefect.states import State
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
-from flows.task_runners import default_task_runner, in_thread_pool, validation_slots
+from flows.task_runners import default_task_runner, validation_slots
 from ukiha_pipeline.errors import UkihaError, WarehouseError
 from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_line
 from ukiha_pipeline.notify import send_notifications
@@ -180,17 +180,6 @@ def publish_summary(summary: RunSummary) -> None:
 def notify(summary: RunSummary, settings: Settings) -> list[str]:
     """Never raises: a channel that fails is a warning in the log."""
     return send_notifications(summary, settings, get_run_logger())
-
-
-def publish_artifacts(results: list[ValidationResult]) -> list[PrefectFuture[None]]:
-    """A batch's artifacts are API calls, no work for the CPU: on Prefect's thread pool they
-    are made while the flow loads the next batch and renders the reports (the flow waits for
-    them before its summary). A Dask worker would first be sent the batch's results: there,
-    the flow's process makes them."""
-    if in_thread_pool():
-        return [publish_batch_artifacts.submit(as_is(results))]
-    publish_batch_artifacts(as_is(results))
-    return []
 
 
 def artifact_key(source_file: str) -> str:
@@ -392,7 +381,6 @@ def annual_ingest(
     sheets = discover_sheets(target.paths)
     progress = start_progress(len(sheets))
     outcomes: list[SheetOutcome] = []
-    published: list[PrefectFuture[None]] = []
     stopped = False  # the warehouse could not be used: the rest were not attempted
     for done in ingest_batches(target.batches(sheets), ctx, target, run_id):
         first = len(outcomes) + 1
@@ -402,14 +390,12 @@ def annual_ingest(
             logger.info("sheets %d-%d/%d", first, first + len(done.paths) - 1, len(sheets))
         stopped = stopped or done.stop
         if done.results:
-            published += publish_artifacts(done.results)
+            publish_batch_artifacts(as_is(done.results))
         for outcome in done.outcomes:
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
     reports_error = None if stopped else render_step(target, ctx)
-    for future in published:
-        future.result()  # an artifact that could not be made fails the run, as before
     flow_run_id = str(flow_run.id) if flow_run.id else None
     summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error)
     publish_summary(summary)

@@ -61,20 +61,12 @@ def default_task_runner() -> TaskRunner[Any]:
     return task_runner(Settings.from_env())
 
 
-def _current_runner() -> TaskRunner[Any] | None:
-    context = FlowRunContext.get()
-    return context.task_runner if context is not None else None
-
-
-def in_thread_pool() -> bool:
-    """Whether this flow run's tasks are submitted to Prefect's thread pool (in this process)."""
-    return isinstance(_current_runner(), ThreadPoolTaskRunner)
-
-
 def validation_slots() -> int:
     """How many batches to validate in front of the load: the Dask cluster's worker threads,
     else 1 (Prefect's thread pool: one batch validates while the previous one loads)."""
-    client = getattr(_current_runner(), "client", None)  # prefect_dask.DaskTaskRunner
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    client = getattr(runner, "client", None)  # prefect_dask.DaskTaskRunner
     if client is None:
         return 1
     return max(1, sum(client.nthreads().values()))
