@@ -76,6 +76,10 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def _runs(times: list[float]) -> str:
+    return "(" + " ".join(f"{t:.2f}" for t in times) + ")"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -123,9 +127,9 @@ def main() -> None:
     f, d, u = (statistics.median(x) for x in (flow, direct, unchanged))
     print(f"# Prefect with a running server ({os.cpu_count()} CPUs, median of {args.runs})")
     print(f"server start-up (once, not part of a run)      {up:6.2f} s")
-    print(f"`ukiha ingest` R3, fresh process, flow          {f:6.2f} s")
-    print(f"the same work as library calls, fresh process   {d:6.2f} s")
-    print(f"`ukiha ingest` R3 again (unchanged), flow       {u:6.2f} s")
+    print(f"`ukiha ingest` R3, fresh process, flow          {f:6.2f} s  {_runs(flow)}")
+    print(f"the same work as library calls, fresh process   {d:6.2f} s  {_runs(direct)}")
+    print(f"`ukiha ingest` R3 again (unchanged), flow       {u:6.2f} s  {_runs(unchanged)}")
     print(f"Prefect's start-up per run: flow - direct       {f - d:6.2f} s  (target <= 3 s)")
 
 
