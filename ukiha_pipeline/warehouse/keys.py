@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -49,7 +51,7 @@ PLACE_BONUS = 0.1
 MARGIN = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no __dict__ per item for the collector to walk
 class Item:
     """One project (or KPI) of one fiscal year, as the matcher sees it."""
 
@@ -85,7 +87,7 @@ class Ambiguity:
     rivals: tuple[Item, ...]  # other items of the same year as close to the best candidate
 
 
-@dataclass
+@dataclass(slots=True)
 class _Lineage:
     key: str
     scope: str
@@ -234,36 +236,95 @@ class RekeyOutcome:
     seconds: float
 
 
-def project_items(
-    con: duckdb.DuckDBPyConnection, municipalities: Sequence[str]
-) -> dict[str, list[Item]]:
-    rows = con.execute(
-        "SELECT municipality, fiscal_year, project_key, policy_no, measure_no, submeasure_no, "
-        "seq, content, source_line FROM projects WHERE list_contains(?, municipality)",
-        [list(municipalities)],
-    ).fetchall()
-    out: dict[str, list[Item]] = {m: [] for m in municipalities}
-    for mun, fy, key, p, m, s, seq, text, line in rows:
-        out[mun].append(
-            Item(fy, key, "project", (p, m, s), (p, m, s, seq, line), content_key(text), text, line)
-        )
+@dataclass(frozen=True)
+class LoadedRows:
+    """The projects and kpis rows (tuples in `schema.TABLE_COLUMNS` order) that the caller has
+    just written for `years` in this transaction: re-keying takes them as they are instead of
+    reading them back; the other years of the municipalities are read from the warehouse."""
+
+    years: Sequence[tuple[str, int]]  # (municipality, fiscal year): every row of these
+    projects: Sequence[tuple[object, ...]] = ()
+    kpis: Sequence[tuple[object, ...]] = ()
+
+
+_PROJECT_FIELDS = (
+    "municipality",
+    "fiscal_year",
+    "project_key",
+    "policy_no",
+    "measure_no",
+    "submeasure_no",
+    "seq",
+    "content",
+    "source_line",
+)
+_KPI_FIELDS = (
+    "municipality",
+    "fiscal_year",
+    "kpi_key",
+    "level",
+    "policy_no",
+    "measure_no",
+    "name",
+    "source_line",
+)
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    fields: tuple[str, ...],
+    municipalities: Sequence[str],
+    loaded: LoadedRows | None,
+) -> dict[str, list[tuple[Any, ...]]]:
+    """`fields` of the table's rows, per municipality: the loaded ones, then the rest.
+
+    Plain tuples: the collector stops tracking them, where the `Item`s made from them
+    are tracked as long as they live (they are made one municipality at a time).
+    """
+    sql = f"SELECT {', '.join(fields)} FROM {table} WHERE list_contains(?, municipality)"
+    params: list[object] = [list(municipalities)]
+    if loaded and loaded.years:
+        sql += " AND NOT list_contains(?, municipality || chr(31) || fiscal_year)"
+        params.append(list(dict.fromkeys(f"{m}\x1f{fy}" for m, fy in loaded.years)))
+    rows: list[tuple[Any, ...]] = con.execute(sql, params).fetchall()
+    written = (loaded.projects if table == "projects" else loaded.kpis) if loaded else ()
+    if written:
+        columns = TABLE_COLUMNS[table]
+        pick = itemgetter(*(columns.index(f) for f in fields))
+        rows = [*map(pick, written), *rows]
+    out: dict[str, list[tuple[Any, ...]]] = {m: [] for m in municipalities}
+    for row in rows:
+        out[row[0]].append(row)
     return out
+
+
+def _project_item(row: tuple[Any, ...]) -> Item:
+    _, fy, key, p, m, s, seq, text, line = row
+    return Item(fy, key, "project", (p, m, s), (p, m, s, seq, line), content_key(text), text, line)
+
+
+def _kpi_item(row: tuple[Any, ...]) -> Item:
+    _, fy, key, level, p, m, name, line = row
+    return Item(fy, key, level, (p, m), (p, m or 0, line), content_key(name), name, line)
+
+
+def project_items(
+    con: duckdb.DuckDBPyConnection,
+    municipalities: Sequence[str],
+    loaded: LoadedRows | None = None,
+) -> dict[str, list[Item]]:
+    rows = _rows(con, "projects", _PROJECT_FIELDS, municipalities, loaded)
+    return {mun: list(map(_project_item, found)) for mun, found in rows.items()}
 
 
 def kpi_items(
-    con: duckdb.DuckDBPyConnection, municipalities: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    municipalities: Sequence[str],
+    loaded: LoadedRows | None = None,
 ) -> dict[str, list[Item]]:
-    rows = con.execute(
-        "SELECT municipality, fiscal_year, kpi_key, level, policy_no, measure_no, name, "
-        "source_line FROM kpis WHERE list_contains(?, municipality)",
-        [list(municipalities)],
-    ).fetchall()
-    out: dict[str, list[Item]] = {m: [] for m in municipalities}
-    for mun, fy, key, level, p, m, name, line in rows:
-        out[mun].append(
-            Item(fy, key, level, (p, m), (p, m or 0, line), content_key(name), name, line)
-        )
-    return out
+    rows = _rows(con, "kpis", _KPI_FIELDS, municipalities, loaded)
+    return {mun: list(map(_kpi_item, found)) for mun, found in rows.items()}
 
 
 def rekey_municipality(
@@ -287,6 +348,7 @@ def rekey_municipalities(
     run_now: datetime,
     insert: Insert,
     lang: str = "ja",
+    loaded: LoadedRows | None = None,
 ) -> RekeyOutcome:
     """Re-key every fiscal year of each municipality (inside the caller's transaction).
 
@@ -295,16 +357,20 @@ def rekey_municipalities(
     to each current sheet of the municipalities with the ambiguities found now. Matching is
     per municipality; the reads and writes are a few statements for all of them (a batch of
     sheets from many municipalities costs a few queries, not a few per municipality).
+    `loaded`: rows the caller has just written, taken as they are (not read back).
     """
     t0 = time.perf_counter()
     municipalities = list(dict.fromkeys(municipalities))
-    all_projects, all_kpis = project_items(con, municipalities), kpi_items(con, municipalities)
+    # rows for all, Items one municipality at a time (few live long enough to be promoted
+    # to the collector's oldest generation, whose collections walk the whole heap)
+    all_projects = _rows(con, "projects", _PROJECT_FIELDS, municipalities, loaded)
+    all_kpis = _rows(con, "kpis", _KPI_FIELDS, municipalities, loaded)
     project_changes: list[tuple[str, int, str, str]] = []
     kpi_changes: list[tuple[str, int, str, str]] = []
     ambiguities: dict[str, tuple[Ambiguity, ...]] = {}
     for mun in municipalities:
-        projects = match_keys(all_projects[mun], partial(_project_key, mun))
-        kpis = match_keys(all_kpis[mun], partial(_kpi_key, mun))
+        projects = match_keys(map(_project_item, all_projects[mun]), partial(_project_key, mun))
+        kpis = match_keys(map(_kpi_item, all_kpis[mun]), partial(_kpi_key, mun))
         project_changes += _changes(mun, projects)
         kpi_changes += _changes(mun, kpis)
         ambiguities[mun] = (*projects.ambiguities, *kpis.ambiguities)

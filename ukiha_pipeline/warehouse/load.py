@@ -15,7 +15,7 @@ import pandas as pd
 from ukiha_pipeline.errors import WarehouseError
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.result import ValidationResult
-from ukiha_pipeline.warehouse.keys import rekey_municipalities
+from ukiha_pipeline.warehouse.keys import LoadedRows, rekey_municipalities
 from ukiha_pipeline.warehouse.schema import (
     CURRENT_COMMENTS_SQL,
     FACT_TABLES,
@@ -259,23 +259,23 @@ def _load_step(
         rows["validation_failures"] += failures_rows(
             result, run_id=run_id, recorded_at=now, municipality=t.municipality
         )
-        rows["sheets"].append(
-            {
-                "sheet_id": (result.sha256 or "")[:16],
-                "municipality": t.municipality,
-                "fiscal_year": t.fiscal_year,
-                "source_file": result.source_file,
-                "source_sha256": result.sha256,
-                "ingested_at": now,
-                "run_id": run_id,
-                "flow_run_id": flow_run_id,
-                "status": "current",
-                "n_projects": t.n_projects,
-                "n_kpis": t.n_kpis,
-                "n_quarantined": t.n_quarantined,
-                "n_errors": result.n_errors,
-                "n_warnings": result.n_warnings,
-            }
+        rows["sheets"].append(  # in `schema.TABLE_COLUMNS["sheets"]` order
+            (
+                (result.sha256 or "")[:16],
+                t.municipality,
+                t.fiscal_year,
+                result.source_file,
+                result.sha256,
+                now,
+                run_id,
+                flow_run_id,
+                "current",
+                t.n_projects,
+                t.n_kpis,
+                t.n_quarantined,
+                result.n_errors,
+                result.n_warnings,
+            )
         )
         outcomes.append(
             LoadOutcome(
@@ -311,12 +311,20 @@ def _load_step(
             "UPDATE sheets SET status = 'superseded' FROM _keys k "
             "WHERE sheets.municipality = k.municipality AND sheets.fiscal_year = k.fiscal_year"
         )
-        con.register("_loaded", pd.DataFrame({"sha": [r["source_sha256"] for r in rows["sheets"]]}))
+        shas_loaded = [r[4] for r in rows["sheets"]]  # source_sha256
+        con.register("_loaded", pd.DataFrame({"sha": shas_loaded}))
         con.execute("DELETE FROM sheets WHERE source_sha256 IN (SELECT sha FROM _loaded)")
         con.unregister("_loaded")
         _insert(con, "sheets", table_frame("sheets", rows["sheets"]))
         con.unregister("_keys")
     # keys are a function of the set of sheets of the municipality: re-key all its years
     if keys:
-        rekey_municipalities(con, [m for m, _ in keys], ctx, run_now=now, insert=_insert)
+        rekey_municipalities(
+            con,
+            [m for m, _ in keys],
+            ctx,
+            run_now=now,
+            insert=_insert,
+            loaded=LoadedRows(keys, rows["projects"], rows["kpis"]),
+        )
     return outcomes

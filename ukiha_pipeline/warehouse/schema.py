@@ -491,6 +491,21 @@ def _columns_of(ddl: str) -> tuple[str, ...]:
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {name: _columns_of(ddl) for name, ddl in TABLES.items()}
 
 
+def _types_of(ddl: str) -> dict[str, str]:
+    """Each column's SQL type (its first word: VARCHAR, INTEGER, DOUBLE, BOOLEAN, TIMESTAMPTZ)."""
+    types = {}
+    for line in ddl.splitlines()[2:]:
+        words = line.strip().split()
+        name = words[0].strip('"') if words else ""
+        if name.isidentifier() and name.upper() not in {"PRIMARY", "UNIQUE"}:
+            types[name] = words[1].rstrip(",").upper()
+    return types
+
+
+#: Column → SQL type of each table (the loader builds each column with a matching dtype).
+TABLE_TYPES: dict[str, dict[str, str]] = {name: _types_of(ddl) for name, ddl in TABLES.items()}
+
+
 #: Output columns of each view, in order (a test compares them with duckdb_columns()).
 VIEW_COLUMNS: dict[str, tuple[str, ...]] = {
     "v_kpi_progress": (

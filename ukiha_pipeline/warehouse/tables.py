@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 
+import numpy as np
 import pandas as pd
 
 from ukiha_pipeline.normalize import (
@@ -18,12 +21,12 @@ from ukiha_pipeline.normalize import (
     parse_quantity,
     split_names,
 )
-from ukiha_pipeline.normalize.text import clean_cells
+from ukiha_pipeline.normalize.text import clean_cell
 from ukiha_pipeline.parsing.model import ParsedSheet
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import content_key, kpi_values
 from ukiha_pipeline.validation.result import ValidationResult
-from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS
+from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, TABLE_TYPES
 
 #: 事業化 flag → commercialized; any other flag is loaded as NULL (a waived flag_invalid).
 COMMERCIALIZED = {"○": True, "×": False}
@@ -35,7 +38,8 @@ def stable_key(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-Rows = list[dict[str, object]]
+#: A table's rows, each a tuple of its values in `schema.TABLE_COLUMNS` order.
+Rows = list[tuple[object, ...]]
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,45 @@ class SheetRows:
     n_quarantined: int
 
 
-def table_frame(table: str, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
-    """Rows as the frame of a warehouse table (its columns in `schema.TABLE_COLUMNS` order)."""
-    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[table]))
+def table_frame(table: str, rows: Sequence[Sequence[object]]) -> pd.DataFrame:
+    """Rows (tuples in `schema.TABLE_COLUMNS` order) as the frame of a warehouse table.
+
+    Each column is built for its SQL type (`schema.TABLE_TYPES`) instead of pandas guessing
+    every column from a list of dicts; NULL is None in the rows, as before.
+    """
+    columns = TABLE_COLUMNS[table]
+    if set(map(len, rows)) - {len(columns)}:
+        raise ValueError(f"{table}: rows must have {len(columns)} values ({columns})")
+    types = TABLE_TYPES[table]
+    # column by column (not zip(*rows): an iterator per row for the garbage collector to walk)
+    return pd.DataFrame(
+        {c: _column(types[c], list(map(itemgetter(i), rows))) for i, c in enumerate(columns)},
+        copy=False,
+    )
+
+
+def _column(sql_type: str, values: list[object]) -> object:
+    """One column's values as an array the DuckDB pandas scan reads as `pd.DataFrame(rows)`
+    would have given it (same values, same NULLs), without pandas inferring each column.
+
+    INTEGER: int64, or float64 with NaN for NULL (what pandas infers for ints and None);
+    DOUBLE: float64 (None → NaN → NULL); VARCHAR: object (DuckDB reads str and None).
+    Anything else (BOOLEAN, TIMESTAMPTZ, or values of an unexpected type) is inferred by pandas
+    column by column, as before.
+    """
+    if values:
+        if sql_type == "INTEGER":
+            ints = np.array(values)
+            if ints.dtype.kind in "if":
+                return ints
+        elif sql_type == "DOUBLE":
+            with suppress(TypeError, ValueError):
+                return np.array(values, dtype=np.float64)
+        elif sql_type == "VARCHAR":
+            strings = np.empty(len(values), dtype=object)
+            strings[:] = values
+            return pd.Series(strings, dtype=object, copy=False)
+    return pd.Series(values, dtype=object if not values else None)
 
 
 def build_tables(
@@ -82,15 +122,15 @@ def build_tables(
     )
 
 
-_NUMBERS = ("policy_no", "measure_no", "submeasure_no")
+def _first_per_number(rows: Rows, n_numbers: int) -> Rows:
+    """One row per (policy, measure, sub-measure) number: the first (a repeated heading).
 
-
-def _first_per_number(rows: Rows) -> Rows:
-    """One row per (policy, measure, sub-measure) number: the first (a repeated heading)."""
+    The numbers are the `n_numbers` values after municipality and fiscal year.
+    """
     seen: set[tuple[object, ...]] = set()
     out = []
     for row in rows:
-        key = tuple(row[k] for k in _NUMBERS if k in row)
+        key = row[2 : 2 + n_numbers]
         if key not in seen:
             seen.add(key)
             out.append(row)
@@ -103,122 +143,120 @@ def build_rows(
     sheet = result.sheet
     assert sheet is not None, "a fatal sheet has no tables"
     mun, fy = sheet.municipality, sheet.fiscal_year
-    keep = lambda record: record not in result.quarantined  # noqa: E731
-    base = {"municipality": mun, "fiscal_year": fy}
+    quarantined = result.quarantined
     pos = sheet.grid.positions
-
+    # rows are tuples in `schema.TABLE_COLUMNS` order (tests/warehouse/test_tables.py)
     frames: dict[str, Rows] = {
         "policies": _first_per_number(
             [
-                {
-                    **base,
-                    "policy_no": p.policy_no,
-                    "title": p.title,
-                    "strategy_page": p.strategy_page,
-                    "overview": p.overview or None,
-                    "aim": p.aim or None,
-                    "source_line": pos[p.row].line,
-                    "source_worksheet": pos[p.row].worksheet,
-                }
+                (
+                    mun,
+                    fy,
+                    p.policy_no,
+                    p.title,
+                    p.strategy_page,
+                    p.overview or None,
+                    p.aim or None,
+                    pos[p.row].line,
+                    pos[p.row].worksheet,
+                )
                 for p in sheet.policies
             ],
+            1,
         ),
         "measures": _first_per_number(
             [
-                {
-                    **base,
-                    "policy_no": m.policy_no,
-                    "measure_no": m.measure_no,
-                    "title": m.title,
-                    "source_line": pos[m.row].line,
-                    "source_worksheet": pos[m.row].worksheet,
-                }
+                (
+                    mun,
+                    fy,
+                    m.policy_no,
+                    m.measure_no,
+                    m.title,
+                    pos[m.row].line,
+                    pos[m.row].worksheet,
+                )
                 for m in sheet.measures
             ],
+            2,
         ),
         "submeasures": _first_per_number(
             [
-                {
-                    **base,
-                    "policy_no": s.policy_no,
-                    "measure_no": s.measure_no,
-                    "submeasure_no": s.submeasure_no,
-                    "title": s.title,
-                    "source_line": pos[s.row].line,
-                    "source_worksheet": pos[s.row].worksheet,
-                }
+                (
+                    mun,
+                    fy,
+                    s.policy_no,
+                    s.measure_no,
+                    s.submeasure_no,
+                    s.title,
+                    pos[s.row].line,
+                    pos[s.row].worksheet,
+                )
                 for s in sheet.submeasures
             ],
+            3,
         ),
     }
     projects: Rows = []
     project_depts: Rows = []
     key_count: Counter[str] = Counter()
+    grid_rows = sheet.grid.rows
+    rating_ok = ctx.rating_ok
     for p in sheet.projects:
-        if not keep(f"project:{p.row}"):
+        if f"project:{p.row}" in quarantined:
             continue
-        cells = clean_cells(p.cells)
+        raw = p.cells  # only the cells used, cleaned as `clean_cells` would
+        content, action = clean_cell(raw[3]), clean_cell(raw[5])
         # provisional: load_result re-keys the municipality across years (keys.py)
-        key = _unique(stable_key(mun, content_key(cells[3])), key_count)
-        flag, rating = _flag(result, p.row), _rating(result, p.row)
+        key = _unique(stable_key(mun, content_key(content)), key_count)
+        grid_row = grid_rows[p.row]
+        flag, rating = normalize_flag(grid_row[4]), normalize_rating(grid_row[6])
+        at = pos[p.row]
         projects.append(
-            {
-                **base,
-                "project_key": key,
-                "policy_no": p.policy_no,
-                "measure_no": p.measure_no,
-                "submeasure_no": p.submeasure_no,
-                "seq": p.seq,
-                "content": cells[3],
+            (
+                mun,
+                fy,
+                key,
+                p.policy_no,
+                p.measure_no,
+                p.submeasure_no,
+                p.seq,
+                content,
                 # an invalid flag or rating is here only when a steward waived its error
-                "commercialized": COMMERCIALIZED.get(flag),
-                "rating": rating if ctx.rating_ok(rating) else None,
-                "action": cells[5] or None,
-                "raw_flag": p.cells[4],
-                "raw_rating": p.cells[6],
-                "source_line": pos[p.row].line,
-                "source_worksheet": pos[p.row].worksheet,
-            }
+                COMMERCIALIZED.get(flag),
+                rating if rating_ok(rating) else None,
+                action or None,
+                raw[4],
+                raw[6],
+                at.line,
+                at.worksheet,
+            )
         )
-        for dept, sect in pair_departments(cells[1], cells[2], ctx, fy):
-            project_depts.append({**base, "project_key": key, "department": dept, "section": sect})
+        for dept, sect in pair_departments(clean_cell(raw[1]), clean_cell(raw[2]), ctx, fy):
+            project_depts.append((mun, fy, key, dept, sect))
     frames["projects"] = projects
     frames["project_departments"] = project_depts
 
     kpis: Rows = []
     kpi_depts: Rows = []
     for i, k in enumerate(sheet.kpis):
-        if not keep(f"kpi:{i}"):
+        if f"kpi:{i}" in quarantined:
             continue
         v = kpi_values(k)
         key = _unique(stable_key(mun, k.level, content_key(k.name)), key_count)
-        row: dict[str, object] = {
-            **base,
-            "kpi_key": key,
-            "level": k.level,
-            "policy_no": k.policy_no,
-            "measure_no": k.measure_no,
-            "name": k.name,
-            "definition": v.definition,
-            "source_line": pos[k.row].line,
-            "source_worksheet": pos[k.row].worksheet,
-        }
-        for which in ("baseline", "target", "latest"):
+        row: list[object] = [mun, fy, key, k.level, k.policy_no, k.measure_no, k.name, v.definition]
+        for which in _VALUES:
             q = parse_quantity(v.raw[which])
             as_of = parse_as_of(v.raw_years[which]) if v.raw_years[which] else None
-            row |= {
-                f"{which}_value": q.value if q else None,
-                f"{which}_unit": q.unit if q else None,
-                f"{which}_note": q.note if q else None,
-                f"{which}_year": as_of.year if as_of else None,
-                f"{which}_year_kind": as_of.kind if as_of else None,
-                f"{which}_year_range": as_of.range_text if as_of else None,
-                f"raw_{which}": v.raw[which] or None,
-                f"raw_{which}_year": v.raw_years[which] or None,
-            }
-        kpis.append(row)
+            row += ((q.value, q.unit, q.note) if q else (None, None, None)) + (
+                (as_of.year, as_of.kind, as_of.range_text) if as_of else (None, None, None)
+            )
+        row += [v.raw[which] or None for which in _VALUES]
+        row += [v.raw_years[which] or None for which in _VALUES]
+        at = pos[k.row]
+        row += (at.line, at.worksheet)
+        kpis.append(tuple(row))
         for dept, sect in pair_departments(k.departments, k.sections, ctx, fy):
-            kpi_depts.append({**base, "kpi_key": key, "department": dept, "section": sect})
+            kpi_depts.append((mun, fy, key, dept, sect))
     frames["kpis"] = kpis
     frames["kpi_departments"] = kpi_depts
 
@@ -226,20 +264,13 @@ def build_rows(
     return SheetRows(mun, fy, frames, len(projects), len(kpis), len(frames["quarantine"]))
 
 
+_VALUES = ("baseline", "target", "latest")
+
+
 def _unique(key: str, seen: Counter[str]) -> str:
     """The second occurrence of a key in one sheet (a duplicated row) gets `#2`, and so on."""
     seen[key] += 1
     return key if seen[key] == 1 else f"{key}#{seen[key]}"
-
-
-def _flag(result: ValidationResult, row: int) -> str:
-    assert result.sheet is not None
-    return normalize_flag(result.sheet.grid.rows[row][4])
-
-
-def _rating(result: ValidationResult, row: int) -> str:
-    assert result.sheet is not None
-    return normalize_rating(result.sheet.grid.rows[row][6])
 
 
 @lru_cache(maxsize=1 << 14)  # the same 課 and 係 cells come back on every sheet and year
@@ -288,18 +319,18 @@ def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datet
     rows: Rows = []
     for record in sorted(reasons, key=lambda r: lines[r] or 0):
         rows.append(
-            {
-                "run_id": run_id,
-                "source_file": result.source_file,
-                "source_sha256": result.sha256,
-                "municipality": sheet.municipality,
-                "fiscal_year": sheet.fiscal_year,
-                "entity": entities[record],
-                "line": lines[record],
-                "raw": _raw(sheet, record),
-                "reason": " | ".join(dict.fromkeys(reasons[record])),
-                "recorded_at": recorded_at,
-            }
+            (
+                run_id,
+                result.source_file,
+                result.sha256,
+                sheet.municipality,
+                sheet.fiscal_year,
+                entities[record],
+                lines[record],
+                _raw(sheet, record),
+                " | ".join(dict.fromkeys(reasons[record])),
+                recorded_at,
+            )
         )
     return rows
 
@@ -326,25 +357,25 @@ def failures_rows(
     result: ValidationResult, *, run_id: str, recorded_at: datetime, municipality: str | None
 ) -> Rows:
     return [
-        {
-            "run_id": run_id,
-            "source_file": f.source_file,
-            "source_sha256": result.sha256,
-            "worksheet": f.worksheet,
-            "line": f.line,
-            "municipality": municipality,
-            "fiscal_year": f.fiscal_year,
-            "entity": f.entity,
-            "column": f.column,
-            "check": f.check,
-            "severity": f.severity,
-            "value": f.value,
-            "message": f.message,
-            "hint": f.hint,
-            "row_text": f.row_text or None,
-            "recorded_at": recorded_at,
-            "row_key": f.row_key,
-            "waived": f.waived,
-        }
+        (
+            run_id,
+            f.source_file,
+            result.sha256,
+            f.worksheet,
+            f.line,
+            municipality,
+            f.fiscal_year,
+            f.entity,
+            f.column,
+            f.check,
+            f.severity,
+            f.value,
+            f.message,
+            f.hint,
+            f.row_text or None,
+            recorded_at,
+            f.row_key,
+            f.waived,
+        )
         for f in result.failures
     ]
