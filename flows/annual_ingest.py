@@ -85,8 +85,9 @@ RETRY_TRANSIENT: dict[str, Any] = {
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
 def check_unchanged_batch(paths: list[Path], target: RunTarget) -> list[SheetOutcome | None]:
-    """`check_unchanged` for a batch, with one read-only open of the warehouse. A file that
-    cannot be hashed is not unchanged (the reader then reports it as unreadable_file)."""
+    """Which sheets of the batch are already the current load (`current_loads`: their hashes,
+    one read-only open of the warehouse, nothing parsed). A file that cannot be hashed is not
+    unchanged (the reader then reports it as unreadable_file)."""
     if target.force:
         return [None] * len(paths)
     return current_loads(

@@ -47,16 +47,3 @@ def summary_line(result: ValidationResult) -> str:
     if n_waived:
         head += f", waived {n_waived}"
     return f"{head} ({detail})" if detail else head
-
-
-def summary_markdown(result: ValidationResult) -> str:
-    lines = [f"# 検証の要約: `{result.source_file}`", "", summary_line(result), ""]
-    if result.sheet is not None:
-        s = result.sheet
-        lines += [
-            f"- 自治体: {s.municipality}",
-            f"- 年度: {s.fiscal_year}",
-            f"- 事業: {len(s.projects)} 行 (隔離 {sum(1 for r in result.quarantined if r.startswith('project:'))})",
-            f"- KPI: {len(s.kpis)}",
-        ]
-    return "\n".join(lines)

@@ -141,31 +141,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def current_load(
-    warehouse: Path,
-    path: Path,
-    *,
-    fiscal_year: int | None = None,
-    municipality: str | None = None,
-    lock_timeout_s: float,
-) -> SheetOutcome | None:
-    """The sheet's outcome if this very content is the current load of its year, else None.
-
-    Cheap: hashes the file and asks the warehouse read-only, nothing is parsed. A content that
-    was loaded and later superseded by another version is not current (it is loaded again).
-    Overrides (`--fiscal-year`, `--municipality`) must match the stored load to count.
-    Raises OSError (the file) or WarehouseError (the warehouse, e.g. locked).
-    """
-    sha256 = file_sha256(path)
-    return current_loads(
-        warehouse,
-        [(path, sha256)],
-        fiscal_year=fiscal_year,
-        municipality=municipality,
-        lock_timeout_s=lock_timeout_s,
-    )[0]
-
-
 def current_loads(
     warehouse: Path,
     hashed: list[tuple[Path, str | None]],
@@ -174,9 +149,13 @@ def current_loads(
     municipality: str | None = None,
     lock_timeout_s: float,
 ) -> list[SheetOutcome | None]:
-    """`current_load` for many (path, sha256) at once, with one read-only open of the warehouse.
+    """For each (path, sha256): the sheet's outcome if this very content is the current load
+    of its year, else None. One read-only open of the warehouse for all; nothing is parsed.
 
-    A sha256 of None (a file that could not be hashed) is never current.
+    A content that was loaded and later superseded by another version is not current (it is
+    loaded again). Overrides (`--fiscal-year`, `--municipality`) must match the stored load to
+    count. A sha256 of None (a file that could not be hashed) is never current. Raises
+    WarehouseError (e.g. locked).
     """
     if not warehouse.exists():
         return [None] * len(hashed)

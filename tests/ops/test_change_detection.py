@@ -10,7 +10,7 @@ from ops_helpers import SheetVersions, load_sheet_into
 
 from ukiha_pipeline.errors import ConfigError
 from ukiha_pipeline.reading import read_grid
-from ukiha_pipeline.runs import RunTarget, current_load, file_sha256
+from ukiha_pipeline.runs import RunTarget, current_loads, file_sha256
 from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT_S, Settings
 
 
@@ -26,7 +26,7 @@ def test_current_content_is_skipped_a_superseded_one_is_not(
     a, b = sheet_versions.a, sheet_versions.b
 
     def check(sheet: Path, **kw: object) -> str | None:
-        found = current_load(wh, sheet, lock_timeout_s=1, **kw)  # type: ignore[arg-type]
+        [found] = current_loads(wh, [(sheet, file_sha256(sheet))], lock_timeout_s=1, **kw)  # type: ignore[arg-type]
         return None if found is None else f"{found.status} FY{found.fiscal_year} {found.n_projects}"
 
     assert check(a) is None  # no warehouse: nothing is loaded (and none is created)

@@ -19,7 +19,7 @@ from ukiha_pipeline.validation import RulesContext, load_context, validate_path
 from ukiha_pipeline.validation.frames import content_key
 from ukiha_pipeline.warehouse import load_result, open_warehouse
 from ukiha_pipeline.warehouse.history import failure_history
-from ukiha_pipeline.warehouse.keys import Item, Matching, match_keys, rekey_municipality
+from ukiha_pipeline.warehouse.keys import Item, Matching, match_keys, rekey_municipalities
 from ukiha_pipeline.warehouse.tables import stable_key
 
 
@@ -297,9 +297,9 @@ def test_rekey_again_changes_nothing(tmp_path: Path, ctx: RulesContext) -> None:
         for p in years:
             assert p is not None
             load_result(con, validate_path(p, ctx), ctx, run_id=p.stem)
-        out = rekey_municipality(
+        out = rekey_municipalities(
             con,
-            "うきは市",
+            ["うきは市"],
             ctx,
             run_now=__import__("datetime").datetime.now(),
             insert=lambda *a: None,

@@ -327,19 +327,6 @@ def kpi_items(
     return {mun: list(map(_kpi_item, found)) for mun, found in rows.items()}
 
 
-def rekey_municipality(
-    con: duckdb.DuckDBPyConnection,
-    municipality: str,
-    ctx: RulesContext,
-    *,
-    run_now: datetime,
-    insert: Insert,
-    lang: str = "ja",
-) -> RekeyOutcome:
-    """`rekey_municipalities` for one municipality."""
-    return rekey_municipalities(con, [municipality], ctx, run_now=run_now, insert=insert, lang=lang)
-
-
 def rekey_municipalities(
     con: duckdb.DuckDBPyConnection,
     municipalities: Sequence[str],

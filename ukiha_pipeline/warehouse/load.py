@@ -13,18 +13,18 @@ import duckdb
 import pandas as pd
 
 from ukiha_pipeline.errors import WarehouseError
+from ukiha_pipeline.settings import DEFAULT_LOCK_TIMEOUT_S
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.result import ValidationResult
 from ukiha_pipeline.warehouse.keys import LoadedRows, rekey_municipalities
 from ukiha_pipeline.warehouse.schema import (
     CURRENT_COMMENTS_SQL,
     FACT_TABLES,
+    TABLE_COLUMNS,
     comment_sql,
     create_sql,
 )
 from ukiha_pipeline.warehouse.tables import Rows, build_rows, failures_rows, table_frame
-
-DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def connect(
@@ -311,8 +311,8 @@ def _load_step(
             "UPDATE sheets SET status = 'superseded' FROM _keys k "
             "WHERE sheets.municipality = k.municipality AND sheets.fiscal_year = k.fiscal_year"
         )
-        shas_loaded = [r[4] for r in rows["sheets"]]  # source_sha256
-        con.register("_loaded", pd.DataFrame({"sha": shas_loaded}))
+        sha = TABLE_COLUMNS["sheets"].index("source_sha256")
+        con.register("_loaded", pd.DataFrame({"sha": [r[sha] for r in rows["sheets"]]}))
         con.execute("DELETE FROM sheets WHERE source_sha256 IN (SELECT sha FROM _loaded)")
         con.unregister("_loaded")
         _insert(con, "sheets", table_frame("sheets", rows["sheets"]))

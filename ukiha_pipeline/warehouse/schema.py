@@ -479,20 +479,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def _columns_of(ddl: str) -> tuple[str, ...]:
-    cols = []
-    for line in ddl.splitlines()[2:]:
-        word = line.strip().split(" ")[0].strip('"')
-        if word and word.isidentifier() and word.upper() not in {"PRIMARY", "UNIQUE"}:
-            cols.append(word)
-    return tuple(cols)
-
-
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {name: _columns_of(ddl) for name, ddl in TABLES.items()}
-
-
-def _types_of(ddl: str) -> dict[str, str]:
-    """Each column's SQL type (its first word: VARCHAR, INTEGER, DOUBLE, BOOLEAN, TIMESTAMPTZ)."""
+def _column_types(ddl: str) -> dict[str, str]:
+    """Each column of a CREATE TABLE and its SQL type (the type's first word: VARCHAR, INTEGER,
+    DOUBLE, BOOLEAN, TIMESTAMPTZ), in the order of the DDL."""
     types = {}
     for line in ddl.splitlines()[2:]:
         words = line.strip().split()
@@ -503,7 +492,8 @@ def _types_of(ddl: str) -> dict[str, str]:
 
 
 #: Column → SQL type of each table (the loader builds each column with a matching dtype).
-TABLE_TYPES: dict[str, dict[str, str]] = {name: _types_of(ddl) for name, ddl in TABLES.items()}
+TABLE_TYPES: dict[str, dict[str, str]] = {name: _column_types(ddl) for name, ddl in TABLES.items()}
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(t) for name, t in TABLE_TYPES.items()}
 
 
 #: Output columns of each view, in order (a test compares them with duckdb_columns()).
