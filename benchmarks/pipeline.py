@@ -152,7 +152,7 @@ def direct_ingest(paths: list[Path], warehouse: Path, reports: Path, batch_size:
 def prefect_cost(repeat: int, n_large: int, batch_size: int) -> dict[str, float]:
     import logging
 
-    from flows.annual_ingest import annual_ingest
+    from flows.annual_ingest import annual_ingest, one_shot
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="ukiha-bench-prefect-"))
@@ -162,11 +162,12 @@ def prefect_cost(repeat: int, n_large: int, batch_size: int) -> dict[str, float]
 
     def flow_run(paths: list[Path]) -> None:
         i = next(counter)
-        annual_ingest(
-            paths=[str(p) for p in paths],
-            warehouse=str(tmp / f"flow{i}.duckdb"),
-            reports=str(tmp / f"flow{i}"),
-        )
+        with one_shot():  # as `ukiha ingest` runs it
+            annual_ingest(
+                paths=[str(p) for p in paths],
+                warehouse=str(tmp / f"flow{i}.duckdb"),
+                reports=str(tmp / f"flow{i}"),
+            )
 
     def direct_run(paths: list[Path]) -> None:
         i = next(counter)
@@ -248,16 +249,35 @@ def scale_one(n: int, batch: int, reports: bool) -> dict[str, float]:
                             ("load", t3, t4)):  # fmt: skip
                 t[k] += b - a
         core = time.perf_counter() - start
-    report = 0.0
+    report, pages, tables = 0.0, 0, 0
     if reports:  # as `ukiha ingest` and `ukiha report` do: a read-only connection (workers)
         t0 = time.perf_counter()
         with open_warehouse(tmp / "w.duckdb", read_only=True) as con:
-            render_all(con, tmp / "reports")
+            written = render_all(con, tmp / "reports")
         report = time.perf_counter() - t0
+        pages = len(written)
+        tables = sum(p.read_text(encoding="utf-8").count(GT_TABLE) for p in written)
     shutil.rmtree(tmp, ignore_errors=True)
     peak_kib = peak_rss_kib()
     return {"n": n, "projects": n_projects, **t, "core": core, "report": report,
-            "total": core + report, "peak_mb": peak_kib / 1024}  # fmt: skip
+            "total": core + report, "peak_mb": peak_kib / 1024, "pages": pages,
+            "tables": tables}  # fmt: skip
+
+
+GT_TABLE = 'class="gt_table"'  # one per great-tables table in a page
+
+
+def table_floor_s(repeat: int = 50) -> float:
+    """The least a report table costs: a one-cell great-tables table in the house style
+    (median). Every table of a page pays it, however few its cells."""
+    import pandas as pd
+    from great_tables import GT
+
+    from ukiha_pipeline.reports._page import table
+
+    df = pd.DataFrame({"a": ["x"]})
+    table(GT(df, id="floor"))
+    return median_s(lambda: table(GT(df, id="floor")), repeat)
 
 
 def peak_rss_kib() -> int:
@@ -350,6 +370,18 @@ def main() -> None:
             f"{r['projects'] / r['core']:,.0f} | {r['report']:.2f} s | "
             f"{r['projects'] / r['total']:,.0f} | {r['total'] / base['total']:.1f} "
             f"(N ratio {r['n'] / base['n']:.0f}) | {r['peak_mb']:,.0f} MB |"
+        )
+    from ukiha_pipeline.settings import Settings
+
+    workers = Settings.from_env().report_workers
+    one = table_floor_s()
+    for r in rows:
+        floor = r["tables"] * one / workers
+        budget = r["projects"] / 5_000 - r["core"]
+        print(
+            f"N={r['n']:,}: {r['pages']:,} pages, {r['tables']:,} great-tables tables x "
+            f"{one * 1000:.1f} ms (a one-cell table) / {workers} workers = {floor:.1f} s of"
+            f" fixed cost; 5,000 rows/s with reports leaves the reports {budget:.1f} s"
         )
     print("\nper stage (s): " + "; ".join(
         f"N={r['n']}: read {r['read']:.2f}, parse {r['parse']:.2f}, validate {r['validate']:.2f}, "

@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -37,6 +38,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.settings import (
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    get_current_settings,
+    temporary_settings,
+)
 from prefect.states import State
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
@@ -404,3 +410,22 @@ def annual_ingest(
     logger.info(summary.headline())
     summary.raise_if_failed()
     return [o.as_dict() for o in outcomes]
+
+
+@contextmanager
+def one_shot() -> Iterator[None]:
+    """Around a flow run in a process that ends with it (`ukiha ingest`): no flow-run
+    heartbeats, unless the user configured them (`PREFECT_FLOWS_HEARTBEAT_FREQUENCY` in the
+    environment or the Prefect profile).
+
+    Prefect 3.9's sync engine sends heartbeats from a thread that sleeps in steps of 1 s and
+    joins it when the run ends, so every run waits up to 1 s more (0.97 s on a short run,
+    measured: benchmarks/prefect_server.py). Heartbeats let an automation mark a deployment's
+    run whose process died as crashed; the served deployment (flows/deployments.py) keeps
+    Prefect's default.
+    """
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

@@ -14,12 +14,15 @@ import sys
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ukiha_pipeline.errors import UkihaError, UsageError
 from ukiha_pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from ukiha_pipeline.validation import ValidationResult
 
 app = typer.Typer(
     add_completion=False,
@@ -81,7 +84,7 @@ def validate(
     # pandera imports hypothesis (data synthesis, unused here: ~0.1 s) whenever it is
     # installed, partly while validating: keep it out of the steward's edit-and-check loop.
     with hidden("hypothesis"):
-        from ukiha_pipeline.ingest import discover_sheets, summary_line
+        from ukiha_pipeline.ingest import discover_sheets
         from ukiha_pipeline.validation import load_context, validate_path
 
         settings = _settings(None)
@@ -104,24 +107,7 @@ def validate(
                 for f in result.failures:
                     typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
                 continue
-            typer.echo(summary_line(result))
-            for severity in ("fatal", "error", "warning"):
-                group = [f for f in result.failures if f.severity == severity]
-                n_waived = sum(1 for f in group if f.waived is not None)
-                of_them = f" (waived {n_waived})" if n_waived else ""
-                if group:
-                    typer.echo(f"  [{severity}] {len(group)}{of_them}")
-                for f in group:
-                    where = f.cell or (f"{f.line}行" if f.line else "-")
-                    column = f" {f.column}" if f.column else ""
-                    value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
-                    waived = f" [waived: {f.waived}]" if f.waived is not None else ""
-                    key = f" (row_key {f.row_key})" if f.row_key else ""
-                    typer.echo(
-                        f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
-                    )
-            for note in result.notes:
-                typer.echo(f"  note: {note}")
+            _echo_text(result)
         if annotate is not None:  # exactly one sheet: `result` is its result
             from ukiha_pipeline.annotate import annotate_path
 
@@ -129,6 +115,31 @@ def validate(
                 f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True
             )
         raise typer.Exit(worst)
+
+
+def _echo_text(result: ValidationResult) -> None:
+    """One sheet's failures for a steward: the summary line, then by severity, each with its
+    place, value, check, message and fix."""
+    from ukiha_pipeline.ingest import summary_line
+
+    typer.echo(summary_line(result))
+    for severity in ("fatal", "error", "warning"):
+        group = [f for f in result.failures if f.severity == severity]
+        n_waived = sum(1 for f in group if f.waived is not None)
+        of_them = f" (waived {n_waived})" if n_waived else ""
+        if group:
+            typer.echo(f"  [{severity}] {len(group)}{of_them}")
+        for f in group:
+            where = f.cell or (f"{f.line}行" if f.line else "-")
+            column = f" {f.column}" if f.column else ""
+            value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
+            waived = f" [waived: {f.waived}]" if f.waived is not None else ""
+            key = f" (row_key {f.row_key})" if f.row_key else ""
+            typer.echo(
+                f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
+            )
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
 
 
 @app.command()
@@ -154,16 +165,17 @@ def ingest(
     settings = _settings(warehouse)
     # another run holding the warehouse: wait UKIHA_LOCK_TIMEOUT, then one line and exit 1
     wait_for_warehouse(settings.warehouse, settings.lock_timeout_s)
-    from flows.annual_ingest import annual_ingest
+    from flows.annual_ingest import annual_ingest, one_shot
 
-    outcomes = annual_ingest(
-        paths=[str(p) for p in paths] if paths else None,
-        warehouse=str(settings.warehouse),
-        reports=str(reports) if reports else None,
-        fiscal_year=fiscal_year,
-        municipality=municipality,
-        force=force,
-    )
+    with one_shot():  # no heartbeat thread to wait for at the end (unless configured)
+        outcomes = annual_ingest(
+            paths=[str(p) for p in paths] if paths else None,
+            warehouse=str(settings.warehouse),
+            reports=str(reports) if reports else None,
+            fiscal_year=fiscal_year,
+            municipality=municipality,
+            force=force,
+        )
     worst = 0
     for o in outcomes:
         typer.echo(

@@ -34,6 +34,24 @@ def test_validate_r3_prints_the_three_warnings_and_exits_0(r3_sheet: Path) -> No
     assert [ln.split("行")[0].strip() for ln in reported] == ["90", "146", "147"]
 
 
+def test_a_reader_that_stops_early_ends_validate_quietly(r3_sheet: Path) -> None:
+    """`ukiha validate ... | head`: the pipe is closed before validate writes (no reader).
+    click's convention: exit 1, no message, no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ukiha_pipeline.cli", "validate", str(r3_sheet)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == ""
+
+
 def test_validate_json_is_one_object_per_line_with_design_fields(r3_sheet: Path) -> None:
     proc = ukiha("validate", str(r3_sheet), "--format", "json")
     assert proc.returncode == 0

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from flows.annual_ingest import PROGRESS_KEY, SUMMARY_KEY, annual_ingest, artifact_key
+from flows.annual_ingest import PROGRESS_KEY, SUMMARY_KEY, annual_ingest, artifact_key, one_shot
 from flows.deployments import ANNUAL_CRON, TIMEZONE, annual_deployment, describe
 
 
@@ -111,6 +111,23 @@ def test_artifact_keys_are_prefect_safe_and_stable() -> None:
     assert all(c.isascii() and (c.isalnum() or c == "-") for c in key)
     assert key == key.lower()
     assert artifact_key("a/R3.txt") != artifact_key("a/R4.txt")
+
+
+def test_a_one_shot_run_has_no_heartbeats_unless_configured() -> None:
+    """`ukiha ingest` runs the flow in `one_shot`: no heartbeat thread to join at the end."""
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default is not None  # Prefect's default: heartbeats on
+    with one_shot():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == default
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), one_shot():
+        assert get_current_settings().flows.heartbeat_frequency == 60  # the user's choice
 
 
 def test_deployment_schedule_is_yearly_in_tokyo_without_a_server() -> None:
