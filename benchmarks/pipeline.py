@@ -9,7 +9,10 @@
    (check unchanged, read, parse, validate, load, reports), over 1 and 10 sheets; the
    temporary server's start-up is timed on its own (temp PREFECT_HOME, analytics off).
    Fixed part = flow(1) - direct(1) - per-sheet part; per-sheet part =
-   ((flow(10) - direct(10)) - (flow(1) - direct(1))) / 9.
+   ((flow(10) - direct(10)) - (flow(1) - direct(1))) / 9. Then `--prefect-n` sheets in
+   batches, flow and direct alternated `--prefect-large-repeat` times (medians). The flow runs
+   as `ukiha ingest` runs it (`one_shot`: no heartbeat thread), and the report workers' fork
+   server is started before anything is timed.
 3. `ukiha validate` against the import floor (benchmarks/validate_vs_floor.py).
 4. Ingest of N SYNTHETIC sheets: the R3 sheet titled for N/5 other municipalities
    (`第2期合成0001市ルネッサンス戦略`, each project text suffixed `（合成0001）`) x 5 fiscal
@@ -149,7 +152,7 @@ def direct_ingest(paths: list[Path], warehouse: Path, reports: Path, batch_size:
         render_all(con, reports)
 
 
-def prefect_cost(repeat: int, n_large: int, batch_size: int) -> dict[str, float]:
+def prefect_cost(repeat: int, n_large: int, batch_size: int, large_repeat: int) -> dict[str, float]:
     import logging
 
     from flows.annual_ingest import annual_ingest, one_shot
@@ -176,14 +179,21 @@ def prefect_cost(repeat: int, n_large: int, batch_size: int) -> dict[str, float]
     start = time.perf_counter()
     flow_run(sheets[:1])  # the first flow run of the process starts the temporary server
     first = time.perf_counter() - start
+    # Report workers come from a fork server that the first render of >= 40 pages starts
+    # (~1 s, once per process): start it now, or the first large run timed pays it alone.
+    direct_run(sheets[:20])
     out = {
         "direct_1": median_s(lambda: direct_run(sheets[:1]), repeat),
         "flow_1": median_s(lambda: flow_run(sheets[:1]), repeat),
         "direct_10": median_s(lambda: direct_run(sheets[:10]), repeat),
         "flow_10": median_s(lambda: flow_run(sheets[:10]), repeat),
-        f"direct_{n_large}": median_s(lambda: direct_run(sheets[:n_large]), 1),
-        f"flow_{n_large}": median_s(lambda: flow_run(sheets[:n_large]), 1),
     }
+    large: dict[str, list[float]] = {"direct": [], "flow": []}
+    for _ in range(large_repeat):  # interleaved: the machine's drift hits both alike
+        large["direct"].append(median_s(lambda: direct_run(sheets[:n_large]), 1))
+        large["flow"].append(median_s(lambda: flow_run(sheets[:n_large]), 1))
+    out[f"direct_{n_large}"] = statistics.median(large["direct"])
+    out[f"flow_{n_large}"] = statistics.median(large["flow"])
     out["server_start"] = first - out["flow_1"]
     out["per_sheet_overhead"] = (
         (out["flow_10"] - out["direct_10"]) - (out["flow_1"] - out["direct_1"])
@@ -267,17 +277,29 @@ def scale_one(n: int, batch: int, reports: bool) -> dict[str, float]:
 GT_TABLE = 'class="gt_table"'  # one per great-tables table in a page
 
 
-def table_floor_s(repeat: int = 50) -> float:
-    """The least a report table costs: a one-cell great-tables table in the house style
-    (median). Every table of a page pays it, however few its cells."""
-    import pandas as pd
-    from great_tables import GT
-
-    from ukiha_pipeline.reports._page import table
-
-    df = pd.DataFrame({"a": ["x"]})
+TABLE_FLOOR = """
+import statistics, time
+import pandas as pd
+from great_tables import GT
+from ukiha_pipeline.reports._page import table
+df = pd.DataFrame({"a": ["x"]})
+times = []
+for _ in range(60):
+    start = time.perf_counter()
     table(GT(df, id="floor"))
-    return median_s(lambda: table(GT(df, id="floor")), repeat)
+    times.append(time.perf_counter() - start)
+print(statistics.median(times[10:]))
+"""
+
+
+def table_floor_s() -> float:
+    """The least a report table costs: a one-cell great-tables table in the house style
+    (median of 50), in a fresh process that has loaded only the report code, as a report
+    worker has. Every table of a page pays it, however few its cells."""
+    proc = subprocess.run(
+        [sys.executable, "-c", TABLE_FLOOR], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return float(proc.stdout.strip())
 
 
 def peak_rss_kib() -> int:
@@ -316,6 +338,9 @@ def main() -> None:
     parser.add_argument("--skip-prefect", action="store_true")
     parser.add_argument("--prefect-n", type=int, default=200, help="sheets of the batched flow run")
     parser.add_argument("--batch-size", type=int, default=100, help="UKIHA_BATCH_SIZE of the flow")
+    parser.add_argument(
+        "--prefect-large-repeat", type=int, default=3, help="interleaved runs of the batched flow"
+    )
     parser.add_argument("--no-reports", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -333,12 +358,12 @@ def main() -> None:
 
     if not args.skip_prefect:
         print("\n## 2. Prefect's cost (flow vs the same calls made directly)")
-        pc = prefect_cost(args.repeat, args.prefect_n, args.batch_size)
+        pc = prefect_cost(args.repeat, args.prefect_n, args.batch_size, args.prefect_large_repeat)
         print(f"temporary server start-up     {pc['server_start']:7.2f} s (once per process)")
         for k in ("direct_1", "flow_1", "direct_10", "flow_10"):
             print(f"{k:29} {pc[k]:7.2f} s")
         for k in (f"direct_{args.prefect_n}", f"flow_{args.prefect_n}"):
-            print(f"{k + ' (batches)':29} {pc[k]:7.2f} s")
+            print(f"{k + ' (batches, median)':29} {pc[k]:7.2f} s")
         print(f"fixed overhead per flow run   {pc['fixed_overhead']:7.2f} s")
         share = pc["per_sheet_overhead"] / pc["per_sheet_work"]
         print(
