@@ -419,8 +419,9 @@ def one_shot() -> Iterator[None]:
     environment or the Prefect profile).
 
     Prefect 3.9's sync engine sends heartbeats from a thread that sleeps in steps of 1 s and
-    joins it when the run ends, so every run waits up to 1 s more (0.97 s on a short run,
-    measured: benchmarks/prefect_server.py). Heartbeats let an automation mark a deployment's
+    joins it when the run ends, so every run waits up to 1 s more (a trivial flow: 1.14 s
+    with, 0.17 s without; `ukiha ingest` of R3 against a running server ~0.6 s less, see
+    benchmarks/prefect_server.py). Heartbeats let an automation mark a deployment's
     run whose process died as crashed; the served deployment (flows/deployments.py) keeps
     Prefect's default.
     """
