@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,21 +143,25 @@ def assert_consistent(warehouse: Path, versions: dict[str, Version]) -> str:
 @contextmanager
 def warehouse_held(
     warehouse: Path, seconds: float, env: dict[str, str] | None = None
-) -> Iterator[None]:
+) -> Iterator[Callable[[], None]]:
     """Another process holds the warehouse open for writing (for `seconds` at most) while the
-    block runs; it is gone afterwards."""
+    block runs; it is gone afterwards. The block gets `release()`, which ends it at once."""
     holder = subprocess.Popen(
         [PYTHON, "-c", HOLDER, str(warehouse), str(seconds)],
         stdout=subprocess.PIPE,
         text=True,
         env=env or subprocess_env(),
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        yield
-    finally:
+
+    def release() -> None:
         holder.kill()
         holder.wait(timeout=10)
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        yield release
+    finally:
+        release()
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

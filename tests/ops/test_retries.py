@@ -124,16 +124,24 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
 
     target = RunTarget.resolve(Settings(), [str(empty)], str(warehouse), None, None, None)
 
-    @flow
-    def small() -> tuple[Any, Any]:
-        loaded = _fast(load_batch)([result], ctx, warehouse, "retry-test", 0.2, return_state=True)
-        bad = _fast(validate_batch.with_options(**RETRY_TRANSIENT))(
-            [empty], ctx, target, return_state=True
-        )
-        return loaded, bad
+    # Another process holds the warehouse until the first attempt has failed on its lock:
+    # then the production retry condition decides, and the next attempt finds it free.
+    with warehouse_held(warehouse, 60) as release:
 
-    # another process holds the warehouse for ~1 s: the first attempts fail on the lock
-    with warehouse_held(warehouse, 1.0):
+        def release_then_judge(task: Any, task_run: Any, state: Any) -> bool:
+            release()
+            return retry_if_transient(task, task_run, state)
+
+        @flow
+        def small() -> tuple[Any, Any]:
+            loaded = _fast(load_batch).with_options(retry_condition_fn=release_then_judge)(
+                [result], ctx, warehouse, "retry-test", 0.2, return_state=True
+            )
+            bad = _fast(validate_batch.with_options(**RETRY_TRANSIENT))(
+                [empty], ctx, target, return_state=True
+            )
+            return loaded, bad
+
         loaded, bad = small()
     assert loaded.is_completed()
     assert [o.status for o in loaded.result()] == ["loaded"]
