@@ -11,6 +11,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def ukiha_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The current environment with this checkout importable; `env` adds to (or overrides) it."""
+    return {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+
+
+def ukiha_argv(*args: str, python_flags: Sequence[str] = ()) -> list[str]:
+    """`python [python_flags] -m ukiha_pipeline.cli args`."""
+    return [sys.executable, *python_flags, "-m", "ukiha_pipeline.cli", *args]
+
+
 def ukiha(
     *args: str,
     cwd: Path = REPO,
@@ -18,13 +28,12 @@ def ukiha(
     python_flags: Sequence[str] = (),
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python [python_flags] -m ukiha_pipeline.cli args` with this checkout importable;
-    `env` adds to (or overrides) the current environment."""
+    """Run `ukiha args` (`ukiha_argv`) in `ukiha_env(env)` and wait for it."""
     return subprocess.run(
-        [sys.executable, *python_flags, "-m", "ukiha_pipeline.cli", *args],
+        ukiha_argv(*args, python_flags=python_flags),
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        env=ukiha_env(env),
         timeout=timeout,
     )

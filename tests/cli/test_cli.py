@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.ukiha_process import REPO, ukiha
+from tests.ukiha_process import REPO, ukiha, ukiha_argv, ukiha_env
 
 JSON_FIELDS = {
     "source_file",
@@ -38,12 +37,12 @@ def test_a_reader_that_stops_early_ends_validate_quietly(r3_sheet: Path) -> None
     """`ukiha validate ... | head`: the pipe is closed before validate writes (no reader).
     click's convention: exit 1, no message, no traceback."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ukiha_pipeline.cli", "validate", str(r3_sheet)],
+        ukiha_argv("validate", str(r3_sheet)),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=ukiha_env(),
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
@@ -139,7 +138,7 @@ def test_exit_skips_the_final_garbage_collection(r3_sheet: Path, tmp_path: Path)
         [sys.executable, str(script)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=ukiha_env(),
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.ukiha_process import REPO, ukiha
 from ukiha_pipeline.validation import load_context, validate_path
 from ukiha_pipeline.warehouse import load_result, open_warehouse
 
-REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "schemas" / "rules.toml"
 
 
@@ -26,28 +24,13 @@ def test_report_uses_the_configured_legend_and_force_rewrites(
         RULES.read_text(encoding="utf-8").replace('ja = "順調"', 'ja = "計画どおり"'),
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO), "UKIHA_RULES": str(rules)}
     out = tmp_path / "reports"
 
     def report(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ukiha_pipeline.cli",
-                "report",
-                "--warehouse",
-                str(wh),
-                "--out",
-                str(out),
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        return ukiha(
+            "report", "--warehouse", str(wh), "--out", str(out), *extra,
+            env={"UKIHA_RULES": str(rules)},
+        )  # fmt: skip
 
     first = report()
     assert first.returncode == 0, first.stderr
