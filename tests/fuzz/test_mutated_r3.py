@@ -21,8 +21,8 @@ from ukiha_pipeline.reading import read_grid
 from ukiha_pipeline.validation import load_context, validate_grid
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.warehouse import load_result
-from ukiha_pipeline.warehouse.schema import create_all_sql
-from ukiha_pipeline.warehouse.tables import build_tables
+from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, create_all_sql
+from ukiha_pipeline.warehouse.tables import build_rows
 
 R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
 LINES = R3.read_text(encoding="utf-8").split("\n")
@@ -150,9 +150,10 @@ def test_mutated_sheet_is_handled_and_nothing_is_lost(
     sheet = result.sheet
     read = {f"project:{p.row}" for p in sheet.projects}
     read |= {f"record:{i.row}" for i in sheet.issues if i.entity == "project"}
-    tables = build_tables(result, ctx, run_id="fuzz", recorded_at=datetime.now(UTC))
-    loaded = len(tables.frames["projects"])
-    quarantined = int((tables.frames["quarantine"]["entity"] == "project").sum())
+    rows = build_rows(result, ctx, run_id="fuzz", recorded_at=datetime.now(UTC)).rows
+    loaded = len(rows["projects"])
+    entity = TABLE_COLUMNS["quarantine"].index("entity")
+    quarantined = sum(row[entity] == "project" for row in rows["quarantine"])
     assert loaded + quarantined == len(read)
 
     outcome = load_result(con, result, ctx, run_id="fuzz")  # constraints hold in DuckDB

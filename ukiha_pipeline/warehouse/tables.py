@@ -43,21 +43,9 @@ Rows = list[tuple[object, ...]]
 
 
 @dataclass(frozen=True)
-class SheetTables:
-    """Everything one sheet puts into the warehouse, keyed by table name."""
-
-    municipality: str
-    fiscal_year: int
-    frames: dict[str, pd.DataFrame]
-    n_projects: int
-    n_kpis: int
-    n_quarantined: int
-
-
-@dataclass(frozen=True)
 class SheetRows:
-    """The rows of `SheetTables` before they become frames: the rows of many sheets make
-    one frame per table (a batch load inserts each table once)."""
+    """Everything one sheet puts into the warehouse, as rows per table name: the rows of many
+    sheets make one frame per table (a batch load inserts each table once, `table_frame`)."""
 
     municipality: str
     fiscal_year: int
@@ -106,20 +94,6 @@ def _column(sql_type: str, values: list[object]) -> object:
             strings[:] = values
             return pd.Series(strings, dtype=object, copy=False)
     return pd.Series(values, dtype=object if not values else None)
-
-
-def build_tables(
-    result: ValidationResult, ctx: RulesContext, *, run_id: str, recorded_at: datetime
-) -> SheetTables:
-    r = build_rows(result, ctx, run_id=run_id, recorded_at=recorded_at)
-    return SheetTables(
-        r.municipality,
-        r.fiscal_year,
-        {table: table_frame(table, rows) for table, rows in r.rows.items()},
-        r.n_projects,
-        r.n_kpis,
-        r.n_quarantined,
-    )
 
 
 def _first_per_number(rows: Rows, n_numbers: int) -> Rows:
