@@ -22,7 +22,7 @@ import pandas as pd
 
 def _position(data: pd.DataFrame, column: str) -> int:
     col = data.columns.get_loc(column)
-    if not isinstance(col, int):  # a repeated column name, which great-tables refuses too
+    if not isinstance(col, int):  # a repeated column name: great-tables' own _get_cell refuses it
         raise ValueError(f"Column named {column} matches multiple columns.")
     return col
 
