@@ -14,7 +14,14 @@ import pytest
 from ukiha_pipeline.validation import ValidationResult
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.warehouse import load_results, open_warehouse
-from ukiha_pipeline.warehouse.keys import LoadedRows, kpi_items, project_items
+from ukiha_pipeline.warehouse.keys import (
+    _KPI_FIELDS,
+    _PROJECT_FIELDS,
+    LoadedRows,
+    _kpi_item,
+    _project_item,
+    _rows,
+)
 from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, TABLE_TYPES, create_sql
 from ukiha_pipeline.warehouse.tables import build_rows, failures_rows, table_frame
 
@@ -122,7 +129,14 @@ def test_rekey_takes_the_loaded_rows_as_the_warehouse_has_them(
         }
         loaded = LoadedRows([(mun, 2022), (mun, 2024), (mun, 2024)], **written)
         assert written["projects"] and written["kpis"]
-        for items in (project_items, kpi_items):
-            read_back = items(con, [mun])[mun]
-            assert sorted(items(con, [mun], loaded)[mun], key=repr) == sorted(read_back, key=repr)
-            assert len(read_back) > len(written["projects" if items is project_items else "kpis"])
+        # as rekey_municipalities reads them: rows per municipality, then Items
+        for table, fields, item in (
+            ("projects", _PROJECT_FIELDS, _project_item),
+            ("kpis", _KPI_FIELDS, _kpi_item),
+        ):
+            read_back, taken = (
+                sorted(map(item, _rows(con, table, fields, [mun], given)[mun]), key=repr)
+                for given in (None, loaded)
+            )
+            assert taken == read_back
+            assert len(read_back) > len(written[table])

@@ -309,24 +309,6 @@ def _kpi_item(row: tuple[Any, ...]) -> Item:
     return Item(fy, key, level, (p, m), (p, m or 0, line), content_key(name), name, line)
 
 
-def project_items(
-    con: duckdb.DuckDBPyConnection,
-    municipalities: Sequence[str],
-    loaded: LoadedRows | None = None,
-) -> dict[str, list[Item]]:
-    rows = _rows(con, "projects", _PROJECT_FIELDS, municipalities, loaded)
-    return {mun: list(map(_project_item, found)) for mun, found in rows.items()}
-
-
-def kpi_items(
-    con: duckdb.DuckDBPyConnection,
-    municipalities: Sequence[str],
-    loaded: LoadedRows | None = None,
-) -> dict[str, list[Item]]:
-    rows = _rows(con, "kpis", _KPI_FIELDS, municipalities, loaded)
-    return {mun: list(map(_kpi_item, found)) for mun, found in rows.items()}
-
-
 def rekey_municipalities(
     con: duckdb.DuckDBPyConnection,
     municipalities: Sequence[str],
