@@ -10,7 +10,7 @@ from ukiha_pipeline.parsing.model import (
     StructuralIssue,
     SubmeasureRec,
 )
-from ukiha_pipeline.parsing.sheet import CIRCLED, HEADER_ALIASES, parse_grid
+from ukiha_pipeline.parsing.sheet import CIRCLED, HEADER_ALIASES, ParseHints, parse_grid
 
 __all__ = [
     "CIRCLED",
@@ -18,6 +18,7 @@ __all__ = [
     "PROJECT_COLUMNS",
     "KpiRec",
     "MeasureRec",
+    "ParseHints",
     "ParsedSheet",
     "PolicyRec",
     "ProjectRec",

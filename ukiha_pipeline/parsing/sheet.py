@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import TypedDict
 
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import era_to_gregorian
@@ -161,6 +162,15 @@ def _width(raw: tuple[str, ...]) -> int:
 def _fit(raw: tuple[str, ...]) -> tuple[str, ...]:
     padded = tuple(raw[:PROJECT_WIDTH]) + ("",) * max(0, PROJECT_WIDTH - len(raw))
     return padded
+
+
+class ParseHints(TypedDict, total=False):
+    """What a caller may tell `parse_grid` about a sheet, passed through unchanged by the
+    validation functions (`validation.run`); the defaults are `parse_grid`'s own."""
+
+    fiscal_year: int | None  # the sheet's fiscal year, when its title does not say
+    municipality: str | None  # overrides the municipality the sheet names
+    default_municipality: str  # when the sheet names none
 
 
 def parse_grid(

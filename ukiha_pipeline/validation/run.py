@@ -6,17 +6,16 @@ import hashlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 import pandera.pandas as pa
 
 from schemas.models import MODELS
 from ukiha_pipeline.errors import SheetFatal
-from ukiha_pipeline.parsing import parse_grid
+from ukiha_pipeline.parsing import ParseHints, parse_grid
 from ukiha_pipeline.parsing.model import ParsedSheet
 from ukiha_pipeline.reading import Grid, read_grid
-from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import (
     PROJECT_CELLS,
@@ -59,31 +58,20 @@ def validate_path(
     path: str | Path,
     ctx: RulesContext,
     *,
-    fiscal_year: int | None = None,
-    municipality: str | None = None,
-    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
+    **hints: Unpack[ParseHints],
 ) -> ValidationResult:
     """Read, parse and check one file. Never raises for a bad sheet: fatal is a Failure.
     (The one-file case of `validate_paths`.)"""
-    return validate_paths(
-        [path],
-        ctx,
-        fiscal_year=fiscal_year,
-        municipality=municipality,
-        default_municipality=default_municipality,
-        lang=lang,
-    )[0]
+    return validate_paths([path], ctx, lang=lang, **hints)[0]
 
 
 def validate_paths(
     paths: Sequence[str | Path],
     ctx: RulesContext,
     *,
-    fiscal_year: int | None = None,
-    municipality: str | None = None,
-    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
+    **hints: Unpack[ParseHints],
 ) -> list[ValidationResult]:
     """`validate_path` for many files, the parsed sheets checked together (`check_sheets`)."""
     staged: list[ParsedSheet | ValidationResult] = []
@@ -92,14 +80,7 @@ def validate_paths(
         staged.append(
             grid
             if isinstance(grid, ValidationResult)
-            else parse_or_fatal(
-                grid,
-                ctx,
-                fiscal_year=fiscal_year,
-                municipality=municipality,
-                default_municipality=default_municipality,
-                lang=lang,
-            )
+            else parse_or_fatal(grid, ctx, lang=lang, **hints)
         )
     checked = iter(check_sheets([s for s in staged if isinstance(s, ParsedSheet)], ctx, lang=lang))
     return [s if isinstance(s, ValidationResult) else next(checked) for s in staged]
@@ -109,19 +90,10 @@ def validate_grid(
     grid: Grid,
     ctx: RulesContext,
     *,
-    fiscal_year: int | None = None,
-    municipality: str | None = None,
-    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
+    **hints: Unpack[ParseHints],
 ) -> ValidationResult:
-    sheet = parse_or_fatal(
-        grid,
-        ctx,
-        fiscal_year=fiscal_year,
-        municipality=municipality,
-        default_municipality=default_municipality,
-        lang=lang,
-    )
+    sheet = parse_or_fatal(grid, ctx, lang=lang, **hints)
     if isinstance(sheet, ValidationResult):
         return sheet
     return check_sheet(sheet, ctx, lang=lang)
@@ -141,19 +113,12 @@ def parse_or_fatal(
     grid: Grid,
     ctx: RulesContext,
     *,
-    fiscal_year: int | None = None,
-    municipality: str | None = None,
-    default_municipality: str = DEFAULT_MUNICIPALITY,
     lang: str = "ja",
+    **hints: Unpack[ParseHints],
 ) -> ParsedSheet | ValidationResult:
     """The parsed sheet, or the fatal result (unrecognized_layout, fiscal_year_missing)."""
     try:
-        return parse_grid(
-            grid,
-            fiscal_year=fiscal_year,
-            municipality=municipality,
-            default_municipality=default_municipality,
-        )
+        return parse_grid(grid, **hints)
     except SheetFatal as exc:
         return ValidationResult(
             grid.source_file, grid.sha256, None, (fatal_failure(exc, ctx, lang),), notes=grid.notes
