@@ -19,10 +19,10 @@ from urllib.parse import quote
 from great_tables import GT
 
 from ukiha_pipeline.errors import ReportError
-from ukiha_pipeline.reports import _gt_cells
+from ukiha_pipeline.reports import _gt_pandas
 from ukiha_pipeline.reports._format import MISSING, RATING_PALETTE, RATING_TEXT, RATINGS
 
-_gt_cells.install()  # every report table is rendered through `table()` below
+_gt_pandas.install()  # every report table is rendered through `table()` below
 
 SafeHtml = NewType("SafeHtml", str)
 
