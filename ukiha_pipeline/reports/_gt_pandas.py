@@ -13,7 +13,7 @@ pandas calls rather than into the HTML:
   which cost ~4 ms and ~2 ms on a table of a dozen rows (a third of what was left). Here they
   are a loop over each column's values, giving the same frame: the same strings (`str()` of
   each value is what pandas' `astype("string")` writes), `None` for a missing value, -0.0
-  shown as 0. Frames with other column types (object, dates, categories...) or repeated
+  shown as "0.0". Frames with other column types (object, dates, categories...) or repeated
   column names go to great-tables' own functions.
 
 Registered for pandas frames on great-tables' own dispatch (`functools.singledispatch`), the
