@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -30,8 +29,7 @@ def test_the_reports_use_the_pandas_access_here() -> None:
         assert getattr(_tbl_data, name).dispatch(pd.DataFrame) is _gt_pandas._REGISTERED[name]
 
 
-def _own(name: str) -> Any:
-    return getattr(_tbl_data, name).registry[_tbl_data.PdDataFrame]
+_own = _gt_pandas.great_tables_own
 
 
 @contextmanager

@@ -31,8 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: great-tables' own pandas implementations, kept by `install()` for the frames not handled here.
-_OWN: dict[str, Callable[..., Any]] = {}
+
+def great_tables_own(name: str) -> Callable[..., Any]:
+    """great-tables' own pandas implementation of its dispatch function `name`, for the frames
+    not handled here. great-tables registers it on its pandas backend class
+    (`_tbl_data.PdDataFrame`), not on `pd.DataFrame`, so `install()` leaves it in place."""
+    from great_tables import _tbl_data
+
+    return getattr(_tbl_data, name).registry[_tbl_data.PdDataFrame]
 
 
 def _position(data: pd.DataFrame, column: str) -> int:
@@ -68,7 +74,7 @@ def _cast_frame_to_string(df: pd.DataFrame) -> pd.DataFrame:
     """great-tables' `cast_frame_to_string` for pandas: every value as `str`, missing as None,
     a float zero (-0.0 too) as "0.0"."""
     if df.shape[1] == 0 or not df.columns.is_unique or not all(map(_plain_dtype, df.dtypes)):
-        return _OWN["cast_frame_to_string"](df)
+        return great_tables_own("cast_frame_to_string")(df)
     columns: list[list[Any] | np.ndarray] = []
     for i in range(df.shape[1]):
         col = df.iloc[:, i]
@@ -90,7 +96,7 @@ def _replace_null_frame(df: pd.DataFrame, replacement: Any) -> pd.DataFrame:
         and df.columns.equals(replacement.columns)
         and df.index.equals(replacement.index)
     ):
-        return _OWN["replace_null_frame"](df, replacement)
+        return great_tables_own("replace_null_frame")(df, replacement)
     columns: list[list[Any] | np.ndarray] = []
     for i in range(df.shape[1]):
         values = df.iloc[:, i].to_numpy(dtype=object, copy=True)
@@ -112,17 +118,15 @@ _REGISTERED: dict[str, Callable[..., Any]] = {
 
 def install() -> bool:
     """Register the implementations for pandas frames; False (nothing changed) if great-tables
-    does not have all of these dispatch functions."""
+    does not have all of these dispatch functions with its own pandas implementation."""
     try:
         from great_tables import _tbl_data
     except ImportError:
         return False
     dispatchers = {name: getattr(_tbl_data, name, None) for name in _REGISTERED}
-    if not all(hasattr(f, "register") for f in dispatchers.values()):
+    backend = getattr(_tbl_data, "PdDataFrame", None)
+    if not all(backend in getattr(f, "registry", {}) for f in dispatchers.values()):
         return False
     for name, f in dispatchers.items():
-        own = f.dispatch(pd.DataFrame)  # type: ignore[union-attr]
-        if own is not _REGISTERED[name]:
-            _OWN[name] = own
         f.register(pd.DataFrame, _REGISTERED[name])  # type: ignore[union-attr]
     return True
