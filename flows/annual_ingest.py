@@ -47,9 +47,10 @@ from prefect.states import State
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
+from flows import error_logs
 from flows.task_runners import default_task_runner, validation_slots
 from ukiha_pipeline.errors import UkihaError, WarehouseError
-from ukiha_pipeline.ingest import discover_sheets, new_run_id, summary_line
+from ukiha_pipeline.ingest import discover, new_run_id, summary_line
 from ukiha_pipeline.notify import send_notifications
 from ukiha_pipeline.runs import (
     RunSummary,
@@ -63,6 +64,8 @@ from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context
 from ukiha_pipeline.validation.run import validate_paths
 from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse
+
+error_logs.install()  # our errors' messages in the run logs, without their traceback
 
 T = TypeVar("T")
 
@@ -385,7 +388,10 @@ def annual_ingest(
     logger = get_run_logger()
     ctx = load_context(settings)
     run_id = new_run_id()
-    sheets = discover_sheets(target.paths)
+    found = discover(target.paths)
+    for note in found.notes():
+        logger.warning(note)
+    sheets = found.sheets
     progress = start_progress(len(sheets))
     outcomes: list[SheetOutcome] = []
     stopped = False  # the warehouse could not be used: the rest were not attempted
@@ -404,7 +410,7 @@ def annual_ingest(
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
     reports_error = None if stopped else render_step(target, ctx)
     flow_run_id = str(flow_run.id) if flow_run.id else None
-    summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error)
+    summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error, tuple(found.notes()))
     publish_summary(summary)
     notify(summary, settings)
     logger.info(summary.headline())

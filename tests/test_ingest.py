@@ -1,4 +1,5 @@
-"""Which files `ukiha ingest` and `ukiha validate` pick up from a folder."""
+"""Which files `ukiha ingest` and `ukiha validate` pick up from a folder, and what they say
+about the rest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ukiha_pipeline.errors import UsageError
-from ukiha_pipeline.ingest import discover_sheets
+from ukiha_pipeline.ingest import discover, discover_sheets
 
 
 def test_folders_expand_to_sheet_files_only(tmp_path: Path) -> None:
@@ -17,11 +18,44 @@ def test_folders_expand_to_sheet_files_only(tmp_path: Path) -> None:
     assert [p.name for p in discover_sheets([tmp_path])] == ["a_R3.txt", "b_R4.xlsx"]
 
 
+def test_what_a_folder_holds_besides_sheets_is_noted_not_dropped(tmp_path: Path) -> None:
+    """A CSV export or a year's sub-folder would otherwise vanish without a word; hidden
+    files and Excel's lock files are never sheets and get no note."""
+    for name in ("a_R3.txt", "b_R4.csv", "README", "~$a.xlsx", ".DS_Store"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "R5").mkdir()
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    found = discover([tmp_path])
+    assert [p.name for p in found.sheets] == ["a_R3.txt"]
+    assert [p.name for p, _ in found.skipped] == ["R5", "README", "b_R4.csv", "gone.txt"]
+    notes = found.notes()
+    assert all(n.startswith(str(tmp_path)) and "読みません" in n for n in notes)
+    by_name = dict(zip([p.name for p, _ in found.skipped], notes, strict=True))
+    assert "拡張子 .csv" in by_name["b_R4.csv"] and ".txt" in by_name["b_R4.csv"]
+    assert "拡張子なし" in by_name["README"]
+    assert "フォルダの中のフォルダ" in by_name["R5"]
+    assert "ファイルではありません" in by_name["gone.txt"]
+
+
+def test_a_folder_without_sheets_is_a_usage_error_naming_what_it_holds(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="シートのファイルがありません") as exc:
+        discover([empty])
+    assert str(empty) in str(exc.value)
+    csv_only = tmp_path / "csv"
+    csv_only.mkdir()
+    (csv_only / "R3.csv").write_bytes(b"x")
+    with pytest.raises(UsageError, match=r"あるのは R3\.csv"):
+        discover([csv_only])
+
+
 def test_a_file_given_by_name_is_taken_as_is_and_a_missing_one_is_a_usage_error(
     tmp_path: Path,
 ) -> None:
     odd = tmp_path / "sheet.data"
     odd.write_bytes(b"x")
     assert discover_sheets([odd]) == [odd]
+    assert discover([odd]).skipped == []
     with pytest.raises(UsageError):
         discover_sheets([tmp_path / "missing.txt"])

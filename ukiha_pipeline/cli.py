@@ -84,13 +84,16 @@ def validate(
     # pandera imports hypothesis (data synthesis, unused here: ~0.1 s) whenever it is
     # installed, partly while validating: keep it out of the steward's edit-and-check loop.
     with hidden("hypothesis"):
-        from ukiha_pipeline.ingest import discover_sheets
+        from ukiha_pipeline.ingest import discover
         from ukiha_pipeline.validation import load_context, validate_path
 
         settings = _settings(None)
         ctx = load_context(settings)
         worst = 0
-        sheets = discover_sheets(paths)
+        found = discover(paths)
+        for note in found.notes():
+            typer.echo(f"note: {note}", err=True)
+        sheets = found.sheets
         if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
             raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
         for path in sheets:
@@ -163,6 +166,7 @@ def ingest(
     from ukiha_pipeline.runs import wait_for_warehouse
 
     settings = _settings(warehouse)
+    _check_ingest_inputs(settings, paths, reports)
     # another run holding the warehouse: wait UKIHA_LOCK_TIMEOUT, then one line and exit 1
     wait_for_warehouse(settings.warehouse, settings.lock_timeout_s)
     from flows.annual_ingest import annual_ingest, one_shot
@@ -188,6 +192,21 @@ def ingest(
     out = reports or settings.reports
     typer.echo(f"warehouse: {settings.warehouse}  reports: {out}/index.html")
     raise typer.Exit(worst)
+
+
+def _check_ingest_inputs(
+    settings: Settings, paths: list[Path] | None, reports: Path | None
+) -> None:
+    """What the flow would refuse at its start, refused before Prefect starts (a mistyped path
+    costs no temporary server's start-up): paths, the rules and master, the reports folder."""
+    from ukiha_pipeline.ingest import discover
+    from ukiha_pipeline.validation import load_context
+
+    discover(paths or [settings.raw_dir])
+    load_context(settings)
+    out = reports or settings.reports
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: レポートを書くフォルダのはずが、ファイルです。")
 
 
 @app.command()

@@ -221,6 +221,9 @@ class RunSummary:
     flow_run_id: str | None
     outcomes: tuple[SheetOutcome, ...]
     reports_error: str | None = None  # the sheets are in, the HTML reports are not
+    #: files of the input folders that were not read (`ingest.Discovery.notes`): listed, but
+    #: not a reason for attention by themselves (a README beside the sheets is fine)
+    notes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -265,6 +268,7 @@ class RunSummary:
         lines = [self.headline()]
         if self.reports_error:
             lines.append(f"- レポートを作れませんでした: {self.reports_error}")
+        lines += [f"- {note}" for note in self.notes]
         for o in self.outcomes:
             if o.needs_attention:
                 fy = f"FY{o.fiscal_year}" if o.fiscal_year else "年度不明"
@@ -295,6 +299,8 @@ class RunSummary:
                     if self.reports_error
                     else []
                 ),
+                *[f"- {_md(note)}" for note in self.notes],
+                *([""] if self.notes else []),
                 head,
                 "|---|---|---|---|---|---|---|---|---|",
                 *rows,
@@ -310,6 +316,7 @@ class RunSummary:
             "needs_attention": self.needs_attention,
             "counts": self.counts,
             "reports_error": self.reports_error,
+            "notes": list(self.notes),
             "sheets": [o.as_dict() for o in self.outcomes],
         }
 

@@ -89,6 +89,51 @@ def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_validate_a_folder_notes_the_files_it_does_not_read(tmp_path: Path, r3_sheet: Path) -> None:
+    """A CSV export beside the sheets is named on stderr (stdout stays the failures)."""
+    (tmp_path / "R3.txt").write_bytes(r3_sheet.read_bytes())
+    (tmp_path / "R4.csv").write_text("1)基本方針,x\n", encoding="utf-8")
+    proc = ukiha("validate", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 3  # R3's three warnings, as JSON lines
+    assert f"note: {tmp_path / 'R4.csv'}: 読みません (拡張子 .csv" in proc.stderr
+
+
+def test_validate_a_folder_without_sheets_exits_2_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "R4.csv").write_text("x\n", encoding="utf-8")
+    proc = ukiha("validate", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"{tmp_path}: シートのファイルがありません (あるのは R4.csv)" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("mistake", ["missing path", "empty folder", "reports is a file"])
+def test_ingest_refuses_unusable_inputs_before_prefect_starts(
+    tmp_path: Path, r3_sheet: Path, mistake: str
+) -> None:
+    """A mistyped path used to start Prefect's temporary server (~15 s) and print the flow's
+    traceback before the one clear line; now it is the one line, at once, exit 2."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "report.html").write_text("", encoding="utf-8")
+    args = {
+        "missing path": [str(tmp_path / "R3.txt")],
+        "empty folder": [str(tmp_path / "empty")],
+        "reports is a file": [str(r3_sheet), "--reports", str(tmp_path / "report.html")],
+    }[mistake]
+    proc = ukiha(
+        "ingest",
+        *args,
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        env={"PREFECT_HOME": str(tmp_path / "prefect")},
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("ukiha: ") and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "prefect").exists()  # Prefect never ran
+    assert not (tmp_path / "w.duckdb").exists()  # nothing written
+
+
 def test_sql_is_read_only_and_missing_warehouse_is_clear(tmp_path: Path, r3_sheet: Path) -> None:
     missing = ukiha("sql", "SELECT 1", "--warehouse", str(tmp_path / "none.duckdb"))
     assert missing.returncode == 1

@@ -24,6 +24,7 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     raw.mkdir()
     shutil.copy(r3_sheet, raw / r3_sheet.name)
     (raw / "empty_sheet.txt").write_bytes(b"")  # a fatal sheet must not stop the others
+    (raw / "R4.csv").write_text("x\n", encoding="utf-8")  # not a sheet file: named, not read
     warehouse = tmp_path / "wh" / "ukiha.duckdb"
 
     outcomes = annual_ingest(paths=[str(raw)], warehouse=str(warehouse))
@@ -86,6 +87,7 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     assert summary.type == "markdown" and "要確認" in str(summary.data)
     assert f"`{raw / r3_sheet.name}` | 取込 (loaded) | 2021 | 99 |" in str(summary.data)
     assert "empty_sheet.txt` | 致命的 (fatal)" in str(summary.data)
+    assert f"- {raw / 'R4.csv'}: 読みません (拡張子 .csv" in str(summary.data)
     assert progress.type == "progress" and float(str(progress.data)) == 100.0
 
     # the same file again: reported unchanged without being read, parsed or validated

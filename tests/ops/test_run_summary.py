@@ -80,3 +80,16 @@ def test_a_sheet_the_warehouse_refuses_is_named_in_one_line() -> None:
     assert named.message == "raw/R4.txt: 書けません"  # already names the file
     empty = SheetOutcome.not_loaded("x.txt", ValueError())
     assert empty.message == "x.txt: 取り込めませんでした (ValueError)"
+
+
+def test_files_not_read_are_listed_without_calling_for_attention() -> None:
+    """A CSV export left in the raw folder is named in the summary and the webhook body; a
+    README beside the sheets must not make every yearly run a notification."""
+    note = "raw/R4.csv: 読みません (拡張子 .csv。シートとして読むのは .txt .tsv .xlsx .xlsm .xls のファイルです)"
+    summary = RunSummary("run-7", None, (OK,), notes=(note, "raw/a|b: 読みません (拡張子なし)"))
+    assert not summary.needs_attention and "問題なし" in summary.headline()
+    md = summary.markdown().splitlines()
+    assert f"- {note}" in md and "- raw/a\\|b: 読みません (拡張子なし)" in md
+    assert md.index(f"- {note}") < md.index(next(ln for ln in md if ln.startswith("| シート")))
+    assert f"- {note}" in summary.text().splitlines()
+    assert json.loads(json.dumps(summary.payload(), ensure_ascii=False))["notes"][0] == note
