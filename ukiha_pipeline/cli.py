@@ -32,8 +32,26 @@ app = typer.Typer(
 
 
 WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse file")]
+#: the years a `--fiscal-year` can mean: 平成元年度 (1989) on
+FISCAL_YEARS = range(1989, 2101)
+
+
+def _fiscal_year(value: int | None) -> int | None:
+    """A Gregorian fiscal year, or a usage error that says how to write one (an era number
+    such as 3 for 令和3年度 would otherwise check the sheet against no year's departments)."""
+    if value is not None and value not in FISCAL_YEARS:
+        raise typer.BadParameter(
+            f"{value}: 西暦の年度で指定してください (例: 令和3年度 → 2021、"
+            f"{FISCAL_YEARS.start}〜{FISCAL_YEARS.stop - 1})。"
+        )
+    return value
+
+
 FiscalYearOpt = Annotated[
-    int | None, typer.Option("--fiscal-year", help="fiscal year, overrides detection")
+    int | None,
+    typer.Option(
+        "--fiscal-year", help="fiscal year (Gregorian), overrides detection", callback=_fiscal_year
+    ),
 ]
 
 

@@ -89,6 +89,20 @@ def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("command", ["validate", "ingest"])
+def test_an_era_number_for_fiscal_year_is_a_usage_error_that_shows_the_gregorian_year(
+    r3_sheet: Path, command: str
+) -> None:
+    """`--fiscal-year 3` (for 令和3年度) used to check R3 against no year's departments: 282
+    errors. Now it is refused at once with how to write it."""
+    proc = ukiha(command, str(r3_sheet), "--fiscal-year", "3")
+    assert proc.returncode == 2
+    assert "西暦の年度で指定してください" in proc.stderr and "2021" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    if command == "validate":
+        assert ukiha(command, str(r3_sheet), "--fiscal-year", "2021").returncode == 0
+
+
 def test_validate_a_folder_notes_the_files_it_does_not_read(tmp_path: Path, r3_sheet: Path) -> None:
     """A CSV export beside the sheets is named on stderr (stdout stays the failures)."""
     (tmp_path / "R3.txt").write_bytes(r3_sheet.read_bytes())
