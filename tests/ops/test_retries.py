@@ -38,7 +38,7 @@ def _locked() -> WarehouseError:
     )
     try:
         raise WarehouseError(
-            "/w/ukiha.duckdb: 倉庫を開けません (別の処理が使用中の可能性があります): IO Error: "
+            "/w/ukiha.duckdb: 倉庫を開けません (別の処理が使用中です。30 秒待ちました): IO Error: "
             'Could not set lock on file "/w/ukiha.duckdb": Conflicting lock is held'
         ) from cause
     except WarehouseError as exc:
@@ -152,3 +152,17 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
     [fatal] = bad.result()
     assert [f.check for f in fatal.failures] == ["unreadable_file"] and fatal.sheet is None
     assert _run_count(bad.state_details.task_run_id) == 1
+
+
+def test_a_file_that_is_not_a_warehouse_is_named_as_such_and_not_retried(tmp_path: Path) -> None:
+    """Only a lock is worth waiting for; the message must not send the steward looking for
+    another process when the file is simply not a DuckDB database."""
+    from ukiha_pipeline.warehouse import open_warehouse
+
+    bad = tmp_path / "ukiha.duckdb"
+    bad.write_text("not a database\n", encoding="utf-8")
+    with pytest.raises(WarehouseError) as caught, open_warehouse(bad, lock_timeout_s=30):
+        pass
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: 倉庫を開けません: ") and "not a valid DuckDB" in message
+    assert "使用中" not in message and not is_transient(caught.value)

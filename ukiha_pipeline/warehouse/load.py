@@ -44,9 +44,12 @@ def connect(
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+            if "lock" not in str(exc).lower():  # not a DuckDB file, no permission, ...
+                raise WarehouseError(f"{path}: 倉庫を開けません: {exc}") from exc
+            if time.monotonic() >= deadline:
                 raise WarehouseError(
-                    f"{path}: 倉庫を開けません (別の処理が使用中の可能性があります): {exc}"
+                    f"{path}: 倉庫を開けません (別の処理が使用中です。"
+                    f"{lock_timeout_s:g} 秒待ちました): {exc}"
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
