@@ -370,7 +370,15 @@ def serve(
         typer.echo(json.dumps(describe(deployment), ensure_ascii=False, indent=2))
         return
     from prefect import serve as prefect_serve
+    from prefect.settings import get_current_settings
 
+    # Without a server Prefect would serve against a temporary one that lives and dies with
+    # this process: the schedule, the runs and their logs would be nowhere to be seen.
+    if not get_current_settings().api.url:
+        raise UsageError(
+            "ukiha serve には Prefect サーバーが必要です: `prefect server start` などで起動し、"
+            "PREFECT_API_URL (例: http://127.0.0.1:4200/api) を設定してください。"
+        )
     prefect_serve(deployment)
 
 

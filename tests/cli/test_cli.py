@@ -181,6 +181,16 @@ def test_serve_dry_run_prints_the_deployment_as_json() -> None:
     assert len(info["next_runs"]) == 3 and all("+09:00" in t for t in info["next_runs"])
 
 
+def test_serve_without_a_prefect_server_is_a_usage_error(tmp_path: Path) -> None:
+    """It used to serve against a temporary server that dies with the process (the schedule
+    and the runs' logs nowhere to be seen)."""
+    proc = ukiha(
+        "serve", env={"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": ""}, timeout=60
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "PREFECT_API_URL" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
 def test_exit_skips_the_final_garbage_collection(r3_sheet: Path, tmp_path: Path) -> None:
     """`ukiha` freezes what is alive at exit (the last atexit hook), so that the interpreter's
     final collection does not walk Prefect's and pandas' objects (issue #8: 0.5-0.8 s)."""
