@@ -389,7 +389,8 @@ def annual_ingest(
     ctx = load_context(settings)
     run_id = new_run_id()
     found = discover(target.paths)
-    for note in found.notes():
+    notes = found.notes()  # files of the folders that are not sheets: named, not read
+    for note in notes:
         logger.warning(note)
     sheets = found.sheets
     progress = start_progress(len(sheets))
@@ -410,7 +411,7 @@ def annual_ingest(
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
     reports_error = None if stopped else render_step(target, ctx)
     flow_run_id = str(flow_run.id) if flow_run.id else None
-    summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error, tuple(found.notes()))
+    summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error, tuple(notes))
     publish_summary(summary)
     notify(summary, settings)
     logger.info(summary.headline())

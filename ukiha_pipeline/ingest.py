@@ -13,6 +13,7 @@ from ukiha_pipeline.errors import UsageError
 from ukiha_pipeline.validation.result import ValidationResult
 
 SHEET_SUFFIXES = (".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+_READ = f"シートとして読むのは {' '.join(SHEET_SUFFIXES)} のファイルです"
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ def _not_a_sheet(f: Path) -> str | None:
     if not f.is_file():
         return "ファイルではありません (リンク切れなど)"
     if f.suffix.lower() not in SHEET_SUFFIXES:
-        kind = f"拡張子 {f.suffix}" if f.suffix else "拡張子なし"
-        return f"{kind}。シートとして読むのは {' '.join(SHEET_SUFFIXES)} のファイルです"
+        return f"{f'拡張子 {f.suffix}' if f.suffix else '拡張子なし'}。{_READ}"
     return None
 
 
@@ -51,27 +51,30 @@ def discover(paths: Iterable[Path]) -> Discovery:
     A path that does not exist, or a folder with no sheet file, is a UsageError: a run over
     nothing must not look like a run with nothing wrong.
     """
-    found = Discovery([])
+    sheets: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for p in paths:
         if p.is_dir():
-            entries = sorted(f for f in p.iterdir() if not _ignored(f))
-            sheets = [f for f in entries if f.is_file() and _not_a_sheet(f) is None]
-            skipped = [(f, why) for f in entries if (why := _not_a_sheet(f)) is not None]
-            if not sheets:
-                held = f" (あるのは {', '.join(f.name for f, _ in skipped[:5])}" + (
-                    " など)" if len(skipped) > 5 else ")"
-                )
-                raise UsageError(
-                    f"{p}: シートのファイルがありません{held if skipped else ''}。"
-                    f"読むのは {' '.join(SHEET_SUFFIXES)} のファイルです。"
-                )
-            found.sheets.extend(sheets)
-            found.skipped.extend(skipped)
+            why = {f: _not_a_sheet(f) for f in sorted(p.iterdir()) if not _ignored(f)}
+            found = [f for f, w in why.items() if w is None]
+            other = [(f, w) for f, w in why.items() if w is not None]
+            if not found:
+                raise UsageError(f"{p}: シートのファイルがありません{_held(other)}。{_READ}。")
+            sheets += found
+            skipped += other
         elif p.exists():
-            found.sheets.append(p)
+            sheets.append(p)
         else:
             raise UsageError(f"{p}: ファイルもフォルダもありません。")
-    return found
+    return Discovery(sheets, skipped)
+
+
+def _held(entries: list[tuple[Path, str]]) -> str:
+    """What a folder without sheets holds instead (up to five names)."""
+    if not entries:
+        return ""
+    names = ", ".join(f.name for f, _ in entries[:5])
+    return f" (あるのは {names}{' など' if len(entries) > 5 else ''})"
 
 
 def discover_sheets(paths: Iterable[Path]) -> list[Path]:
