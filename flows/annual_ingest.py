@@ -375,7 +375,9 @@ def annual_ingest(
     Ends with the `annual-ingest-summary` artifact and, if a sheet is fatal, has errors or
     could not be loaded, a notification. A warehouse that stays locked stops the run (the
     sheets not reached are `not_attempted`) and fails it with WarehouseError; a sheet the
-    warehouse refuses for another reason is `failed` alone, and the run fails at its end.
+    warehouse refuses for another reason is `failed` alone, and the run fails at its end. A run
+    that cannot start (a path missing, a folder without sheets, the rules or the master
+    unusable) publishes the summary saying why, notifies, and fails with that error.
 
     Validation runs on the flow's task runner: `annual_ingest.with_options(task_runner=
     DaskTaskRunner(...))`, or `UKIHA_DASK_WORKERS` / `UKIHA_DASK_ADDRESS` when this module is
@@ -386,9 +388,16 @@ def annual_ingest(
         settings, paths, warehouse, reports, fiscal_year, municipality, force=force
     )
     logger = get_run_logger()
-    ctx = load_context(settings)
     run_id = new_run_id()
-    found = discover(target.paths)
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    try:
+        ctx = load_context(settings)
+        found = discover(target.paths)
+    except UkihaError as exc:  # nothing can be read: tell whoever waits for the yearly run
+        summary = RunSummary(run_id, flow_run_id, (), setup_error=str(exc))
+        publish_summary(summary)
+        notify(summary, settings)
+        raise
     notes = found.notes()  # files of the folders that are not sheets: named, not read
     for note in notes:
         logger.warning(note)
@@ -410,7 +419,6 @@ def annual_ingest(
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
     reports_error = None if stopped else render_step(target, ctx)
-    flow_run_id = str(flow_run.id) if flow_run.id else None
     summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error, tuple(notes))
     publish_summary(summary)
     notify(summary, settings)

@@ -224,6 +224,8 @@ class RunSummary:
     #: files of the input folders that were not read (`ingest.Discovery.notes`): listed, but
     #: not a reason for attention by themselves (a README beside the sheets is fine)
     notes: tuple[str, ...] = ()
+    #: the run could not start (a path, the rules or the master): no sheet was read
+    setup_error: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -238,7 +240,11 @@ class RunSummary:
 
     @property
     def needs_attention(self) -> bool:
-        return self.reports_error is not None or any(o.needs_attention for o in self.outcomes)
+        return (
+            self.setup_error is not None
+            or self.reports_error is not None
+            or any(o.needs_attention for o in self.outcomes)
+        )
 
     @property
     def failure(self) -> str | None:
@@ -254,6 +260,11 @@ class RunSummary:
 
     def headline(self) -> str:
         """One Japanese line: what the run did, in counts."""
+        if self.setup_error is not None:
+            return (
+                f"PDCA シート年次取込 (開始できません): {self.setup_error} "
+                f"シートは読んでいません。実行ID {self.run_id}"
+            )
         c = self.counts
         parts = "、".join(f"{STATUS_JA[s]} {c[s]}" for s in STATUS_JA if c[s])
         verdict = "要確認" if self.needs_attention else "問題なし"
@@ -281,6 +292,8 @@ class RunSummary:
 
     def markdown(self) -> str:
         """The run's summary artifact: the headline and a table of every sheet's outcome."""
+        if self.setup_error is not None:
+            return f"# 年次取込の結果 (annual ingest)\n\n{self.headline()}"
         head = "| シート | 結果 | 年度 | 事業 | KPI | 隔離 | エラー | 警告 | 備考 |"
         rows = [
             f"| `{_md(o.source_file)}` | {STATUS_JA[o.status]} ({o.status}) "
@@ -316,6 +329,7 @@ class RunSummary:
             "needs_attention": self.needs_attention,
             "counts": self.counts,
             "reports_error": self.reports_error,
+            "setup_error": self.setup_error,
             "notes": list(self.notes),
             "sheets": [o.as_dict() for o in self.outcomes],
         }

@@ -69,3 +69,36 @@ def test_a_warehouse_locked_for_good_stops_the_run_with_a_summary_and_a_notifica
     assert (
         sheet_versions.by_sha[assert_consistent(warehouse, sheet_versions.by_sha)].n_projects == 99
     )
+
+
+@pytest.mark.flow
+def test_a_scheduled_run_over_an_empty_folder_fails_with_a_summary_and_a_notification(
+    prefect_harness: None,
+    webhook_receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The share with the sheets not mounted on 1 June: the run used to fail with nothing but
+    a log line (no summary, no notification), or before, pass as 「問題なし」 with 0 sheets."""
+    from ukiha_pipeline.errors import UsageError
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setenv("UKIHA_NOTIFY_WEBHOOK", webhook_receiver.url)
+    with pytest.raises(UsageError, match="シートのファイルがありません"):
+        annual.annual_ingest(paths=[str(raw)], warehouse=str(tmp_path / "ukiha.duckdb"))
+
+    [(_, _, body)] = webhook_receiver.requests
+    assert isinstance(body, dict)
+    assert body["needs_attention"] is True and body["sheets"] == []
+    assert body["text"].startswith(f"PDCA シート年次取込 (開始できません): {raw}: シートのファイル")
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        [latest] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[annual.SUMMARY_KEY]))
+        )
+    assert "開始できません" in str(latest.data) and str(raw) in str(latest.data)
+    assert not (tmp_path / "ukiha.duckdb").exists()  # nothing was written

@@ -93,3 +93,17 @@ def test_files_not_read_are_listed_without_calling_for_attention() -> None:
     assert md.index(f"- {note}") < md.index(next(ln for ln in md if ln.startswith("| シート")))
     assert f"- {note}" in summary.text().splitlines()
     assert json.loads(json.dumps(summary.payload(), ensure_ascii=False))["notes"][0] == note
+
+
+def test_a_run_that_cannot_start_needs_attention_and_says_why() -> None:
+    """The yearly run over an empty or missing folder (a share not mounted) used to fail
+    without a summary or a notification."""
+    why = "data/raw: シートのファイルがありません。"
+    summary = RunSummary("run-8", "fr-8", (), setup_error=why)
+    assert summary.needs_attention
+    assert summary.headline().startswith(f"PDCA シート年次取込 (開始できません): {why}")
+    assert "run-8" in summary.headline() and summary.text() == summary.headline()
+    assert summary.markdown().splitlines()[-1] == summary.headline()
+    payload = json.loads(json.dumps(summary.payload(), ensure_ascii=False))
+    assert payload["setup_error"] == why and payload["needs_attention"] is True
+    summary.raise_if_failed()  # the flow re-raises the error itself
