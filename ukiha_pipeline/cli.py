@@ -341,7 +341,7 @@ def failures(
         )
         at = f"{h.loaded_at:%Y-%m-%d %H:%M %Z}"
         typer.echo(
-            f"{h.municipality} FY{h.fiscal_year}: run {h.run_id} ({at}), {since}: "
+            f"{h.municipality} FY{h.fiscal_year} {h.source_file}: run {h.run_id} ({at}), {since}: "
             f"new {h.n_new}, open {h.n_open}, resolved {h.n_resolved}"
         )
         for c in h.changes:

@@ -157,9 +157,10 @@ def test_cli_failures_text(warehouse: Path, ctx: RulesContext) -> None:
     proc = ukiha("failures", "--warehouse", str(warehouse))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
+    edited = warehouse.parent / "r3_edited.txt"  # the file of run-2: a steward opens it next
     assert lines[0] == (
-        f"{CITY} FY2021: run run-2 (2024-06-01 09:00 UTC), previous run-1 (2024-05-01 09:00 UTC): "
-        "new 1, open 2, resolved 1"
+        f"{CITY} FY2021 {edited}: run run-2 (2024-06-01 09:00 UTC), "
+        "previous run-1 (2024-05-01 09:00 UTC): new 1, open 2, resolved 1"
     )
     rows = [ln.split() for ln in lines[1:]]
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
