@@ -309,7 +309,8 @@ def export(
 @app.command()
 def failures(
     fiscal_year: Annotated[
-        int | None, typer.Option("--fiscal-year", help="only this fiscal year")
+        int | None,
+        typer.Option("--fiscal-year", help="only this fiscal year", callback=_fiscal_year),
     ] = None,
     municipality: Annotated[
         str | None, typer.Option("--municipality", help="only this municipality")
@@ -332,7 +333,10 @@ def failures(
                 typer.echo(json.dumps(rec, ensure_ascii=False))
         return
     if not history:
-        typer.echo("(no sheets loaded)")
+        only = " ".join(
+            f for f in (municipality or "", f"FY{fiscal_year}" if fiscal_year else "") if f
+        )
+        typer.echo(f"(no sheets loaded{f' for {only}' if only else ''})")
     for h in history:
         since = (
             f"previous {h.previous_run_id} ({h.previous_loaded_at:%Y-%m-%d %H:%M %Z})"

@@ -191,7 +191,9 @@ def test_cli_failures_json_and_filters(warehouse: Path) -> None:
     assert all(len(r["row_key"]) == 12 and r["waived"] is None for r in records)
 
     other = ukiha("failures", "--warehouse", str(warehouse), "--fiscal-year", "2022")
-    assert (other.returncode, other.stdout.strip()) == (0, "(no sheets loaded)")
+    assert (other.returncode, other.stdout.strip()) == (0, "(no sheets loaded for FY2022)")
+    era = ukiha("failures", "--warehouse", str(warehouse), "--fiscal-year", "3")  # 令和3年度
+    assert era.returncode == 2 and "西暦の年度で指定してください" in era.stderr
 
 
 def test_cli_failures_without_a_warehouse_is_one_line_exit_1(tmp_path: Path) -> None:
