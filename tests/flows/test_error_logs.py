@@ -52,3 +52,16 @@ def test_install_adds_the_filter_once() -> None:
     for name in RUN_LOGGERS:
         filters = logging.getLogger(name).filters
         assert sum(isinstance(f, OwnErrorsWithoutTraceback) for f in filters) == 1
+
+
+def test_the_filtered_loggers_are_the_ones_prefect_logs_runs_with() -> None:
+    """A Prefect upgrade that renames its run loggers would leave the filter on loggers nobody
+    uses: the engines' own logger factories must give these names."""
+    from uuid import uuid4
+
+    from prefect.client.schemas.objects import FlowRun, TaskRun
+    from prefect.logging.loggers import flow_run_logger, task_run_logger
+
+    flow_logger = flow_run_logger(FlowRun(flow_id=uuid4(), name="annual-ingest")).logger
+    task_logger = task_run_logger(TaskRun(task_key="k", dynamic_key="0", name="t")).logger
+    assert (flow_logger.name, task_logger.name) == RUN_LOGGERS
