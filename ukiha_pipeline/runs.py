@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -53,13 +53,12 @@ class RunTarget:
         municipality: str | None,
         force: bool = False,
     ) -> RunTarget:
-        warehouse_path = Path(warehouse) if warehouse else settings.warehouse
+        if warehouse:
+            settings = replace(settings, warehouse=Path(warehouse))
         return cls(
             paths=[Path(p) for p in (paths or [str(settings.raw_dir)])],
-            warehouse=warehouse_path,
-            reports=Path(reports)
-            if reports
-            else (settings.reports_dir or warehouse_path.parent / "reports"),
+            warehouse=settings.warehouse,
+            reports=Path(reports) if reports else settings.reports,
             fiscal_year=fiscal_year,
             municipality=municipality,
             default_municipality=settings.municipality,
