@@ -22,6 +22,7 @@ from ukiha_pipeline.errors import UkihaError, UsageError
 from ukiha_pipeline.settings import Settings
 
 if TYPE_CHECKING:
+    from ukiha_pipeline.runs import RunTarget
     from ukiha_pipeline.validation import ValidationResult
 
 app = typer.Typer(
@@ -181,19 +182,25 @@ def ingest(
 ) -> None:
     """The annual run (a Prefect flow): new or changed sheets only, then the reports."""
     _quiet_prefect()
-    from ukiha_pipeline.runs import wait_for_warehouse
+    from ukiha_pipeline.runs import RunTarget, wait_for_warehouse
 
     settings = _settings(warehouse)
-    _check_ingest_inputs(settings, paths, reports)
+    str_paths = [str(p) for p in paths] if paths else None
+    str_reports = str(reports) if reports else None
+    # the paths and folders the flow will use, resolved as the flow resolves them
+    target = RunTarget.resolve(
+        settings, str_paths, str(settings.warehouse), str_reports, fiscal_year, municipality
+    )
+    _check_ingest_inputs(settings, target)
     # another run holding the warehouse: wait UKIHA_LOCK_TIMEOUT, then one line and exit 1
     wait_for_warehouse(settings.warehouse, settings.lock_timeout_s)
     from flows.annual_ingest import annual_ingest, one_shot
 
     with one_shot():  # no heartbeat thread to wait for at the end (unless configured)
         outcomes = annual_ingest(
-            paths=[str(p) for p in paths] if paths else None,
+            paths=str_paths,
             warehouse=str(settings.warehouse),
-            reports=str(reports) if reports else None,
+            reports=str_reports,
             fiscal_year=fiscal_year,
             municipality=municipality,
             force=force,
@@ -207,24 +214,20 @@ def ingest(
         )
         if o["status"] not in ("loaded", "unchanged") or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
             worst = 1
-    out = reports or settings.reports
-    typer.echo(f"warehouse: {settings.warehouse}  reports: {out}/index.html")
+    typer.echo(f"warehouse: {settings.warehouse}  reports: {target.reports}/index.html")
     raise typer.Exit(worst)
 
 
-def _check_ingest_inputs(
-    settings: Settings, paths: list[Path] | None, reports: Path | None
-) -> None:
+def _check_ingest_inputs(settings: Settings, target: RunTarget) -> None:
     """What the flow would refuse at its start, refused before Prefect starts (a mistyped path
     costs no temporary server's start-up): paths, the rules and master, the reports folder."""
     from ukiha_pipeline.ingest import discover
     from ukiha_pipeline.validation import load_context
 
-    discover(paths or [settings.raw_dir])
+    discover(target.paths)
     load_context(settings)
-    out = reports or settings.reports
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: レポートを書くフォルダのはずが、ファイルです。")
+    if target.reports.exists() and not target.reports.is_dir():
+        raise UsageError(f"{target.reports}: レポートを書くフォルダのはずが、ファイルです。")
 
 
 @app.command()
