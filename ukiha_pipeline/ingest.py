@@ -77,11 +77,6 @@ def _held(entries: list[tuple[Path, str]]) -> str:
     return f" (あるのは {names}{' など' if len(entries) > 5 else ''})"
 
 
-def discover_sheets(paths: Iterable[Path]) -> list[Path]:
-    """The sheet files of `discover` (a missing path or a folder without sheets raises)."""
-    return discover(paths).sheets
-
-
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 

@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.annual_ingest import annual_ingest
 from flows.task_runners import task_runner
 from ukiha_pipeline.errors import ConfigError
-from ukiha_pipeline.ingest import discover_sheets
+from ukiha_pipeline.ingest import discover
 from ukiha_pipeline.settings import Settings
 from ukiha_pipeline.validation import load_context
 from ukiha_pipeline.validation.run import validate_paths
@@ -112,7 +112,7 @@ def test_dask_workers_give_the_same_warehouse_as_loading_in_order(
         ]
         # the reference: the same batches validated and loaded one after another, no Prefect
         ctx = load_context()
-        paths = discover_sheets([raw])
+        paths = discover([raw]).sheets
         with open_warehouse(tmp_path / "reference.duckdb") as con:
             for lo in range(0, len(paths), 2):
                 load_results(con, validate_paths(paths[lo : lo + 2], ctx), ctx, run_id="ref")
