@@ -67,6 +67,13 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
         (14, "malformed_row", E),
         (15, "malformed_row", E),
     ],
+    "malformed_row_measure_line_missing.txt": [
+        (11, "malformed_row", E),  # the measure KPI, before any measure
+        (12, "malformed_row", E),  # the 取組 ①
+        (13, "malformed_row", E),  # its three projects
+        (14, "malformed_row", E),
+        (15, "malformed_row", E),
+    ],
     "flag_rating_mismatch.txt": [
         (14, "flag_rating_mismatch", W),  # × with C
         (16, "flag_rating_mismatch", W),  # ○ with E
@@ -176,6 +183,23 @@ def _records(r: ValidationResult) -> set[str]:
         | {f"kpi:{i}" for i in range(len(sheet.kpis))}
         | {f"record:{issue.row}" for issue in sheet.issues}
     )
+
+
+NOT_FATAL = sorted(name for name in EXPECTED if name not in FATAL)
+
+
+@pytest.mark.parametrize("name", NOT_FATAL)
+def test_a_row_is_one_record(name: str) -> None:
+    """A row is a project, a KPI or a row the parser could not place: never two of them (a
+    row both a KPI and an unplaced row would be loaded and quarantined at once)."""
+    sheet = result(name).sheet
+    assert sheet is not None
+    rows = (
+        [p.row for p in sheet.projects]
+        + [k.row for k in sheet.kpis]
+        + [issue.row for issue in sheet.issues]
+    )
+    assert len(rows) == len(set(rows))
 
 
 def test_several_defects_every_row_read_is_loaded_or_quarantined() -> None:

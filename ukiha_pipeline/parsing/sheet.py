@@ -359,6 +359,9 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
     measure = st.measure()
     policy = st.policy
     assert policy is not None
+    if measure is None:  # quarantined as its raw row, like a project before its 取組
+        st.malformed(i, "kpi", "\t".join(raw), "施策の行より前に KPI の行があります")
+        return
     c = list(_fit(raw))
     c = [clean_cell(x) for x in c]
     if _key(c[0]) == "KPI":
@@ -372,7 +375,7 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         KpiRec(
             level="measure",
             policy_no=policy.policy_no,
-            measure_no=measure.measure_no if measure else None,
+            measure_no=measure.measure_no,
             name=name,
             departments=dept,
             sections=sect,
@@ -391,5 +394,3 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
             n_cells=width,
         )
     )
-    if measure is None:
-        st.malformed(i, "kpi", "\t".join(raw), "施策の行より前に KPI の行があります")

@@ -1,0 +1,40 @@
+"""Each SYNTHETIC fixture sheet that is not fatal, loaded: every project and KPI it holds is in
+the fact tables or in `quarantine`, never both, never neither (DESIGN §3: an error keeps the row
+out of the fact tables and puts it, raw, into `quarantine`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.validation.test_fixture_checks import FIXTURES, NOT_FATAL
+from ukiha_pipeline.validation import load_context, validate_path
+from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+
+@pytest.mark.parametrize("name", NOT_FATAL)
+def test_every_record_is_loaded_or_quarantined_once(name: str, tmp_path: Path) -> None:
+    ctx = load_context()
+    result = validate_path(FIXTURES / name, ctx)
+    sheet = result.sheet
+    assert sheet is not None
+    line = {row: pos.line for row, pos in enumerate(sheet.grid.positions)}
+    records = {
+        **{f"project:{p.row}": line[p.row] for p in sheet.projects},
+        **{f"kpi:{i}": line[k.row] for i, k in enumerate(sheet.kpis)},
+        **{f"record:{issue.row}": line[issue.row] for issue in sheet.issues},
+    }
+    kept_out = {records[r] for r in result.quarantined}
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        load_result(con, result, ctx, run_id="fixtures")
+        facts = [
+            line
+            for (line,) in con.execute(
+                "SELECT source_line FROM projects UNION ALL SELECT source_line FROM kpis"
+            ).fetchall()
+        ]
+        n_quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+    assert sorted(facts) == sorted(v for r, v in records.items() if r not in result.quarantined)
+    assert not kept_out & set(facts)
+    assert n_quarantined == (len(result.quarantined),)
