@@ -4,10 +4,17 @@ Structure is detected on the original text first; these functions only ever see 
 """
 
 from ukiha_pipeline.normalize.eras import AsOf, parse_as_of
-from ukiha_pipeline.normalize.text import clean_cell, normalize_flag, normalize_rating, split_names
+from ukiha_pipeline.normalize.text import (
+    RATINGS,
+    clean_cell,
+    normalize_flag,
+    normalize_rating,
+    split_names,
+)
 from ukiha_pipeline.normalize.values import Quantity, parse_quantity, split_baseline_target
 
 __all__ = [
+    "RATINGS",
     "AsOf",
     "Quantity",
     "clean_cell",

@@ -54,6 +54,11 @@ def normalize_flag(text: str) -> str:
     return FLAG_LOOKALIKES.get(value, value)
 
 
+#: The progress ratings, best first (DESIGN §2). The rules file words them and may use fewer;
+#: the warehouse (its CHECK, the views' n_a..n_e) and the reports know these five.
+RATINGS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+
+
 def normalize_rating(text: str) -> str:
     """A-E after NFKC (Ａ → A) and upper-casing; anything else is returned cleaned."""
     return nfkc(text).replace(" ", "").upper()

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pandas as pd
 
-#: Ratings in order, best first (DESIGN §2).
-RATINGS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+from ukiha_pipeline.normalize import RATINGS
 
 #: Default rating legend (DESIGN §2); the rules file may word it differently.
 DEFAULT_RATING_LEGEND: Mapping[str, str] = {

@@ -14,10 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from ukiha_pipeline.errors import ConfigError
-from ukiha_pipeline.normalize.text import split_names
+from ukiha_pipeline.normalize.text import RATINGS, split_names
 from ukiha_pipeline.parsing.model import ParsedSheet
+from ukiha_pipeline.validation.messages import MESSAGES
 
 SEVERITIES = ("fatal", "error", "warning")
+#: Every check id (DESIGN §3, plus the warehouse's ambiguous_key_match): each has its messages.
+CHECK_IDS = frozenset(MESSAGES["ja"])
 MASTER_COLUMNS = ("department", "section", "valid_from_fy", "valid_to_fy", "first_seen")
 
 
@@ -46,6 +49,22 @@ def load_rules(path: Path) -> Rules:
     bad = {k: v for k, v in severity.items() if v not in SEVERITIES}
     if bad:
         raise ConfigError(f"{path}: unknown severities {bad}; use one of {SEVERITIES}")
+    missing, extra = CHECK_IDS - set(severity), set(severity) - CHECK_IDS
+    if missing or extra:  # a typo would otherwise apply no severity, or fail when the check fires
+        raise ConfigError(
+            f"{path}: [severity] must name every check id once: "
+            + "; ".join(
+                f"{what} {sorted(ids)}"
+                for what, ids in (("missing", missing), ("unknown", extra))
+                if ids
+            )
+        )
+    outside = set(ratings) - set(RATINGS)
+    if outside:
+        raise ConfigError(
+            f"{path}: [ratings] may only use {'/'.join(RATINGS)} "
+            f"(the warehouse and the reports know those): {sorted(outside)}"
+        )
     unknown = {r for allowed in flag_rating.values() for r in allowed} - set(ratings)
     if unknown:
         raise ConfigError(f"{path}: flag_rating names ratings not in [ratings]: {sorted(unknown)}")

@@ -428,7 +428,7 @@ def _record(
             [municipalities],
         ).fetchall()
     }
-    severity = ctx.rules.severity.get(CHECK, "warning")
+    severity = ctx.rules.severity_of(CHECK)
     rows = []
     for municipality, found in ambiguities.items():
         for a in found:
