@@ -13,7 +13,7 @@ import duckdb
 
 from ukiha_pipeline.errors import ReportError, WarehouseError
 from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, Settings
-from ukiha_pipeline.warehouse import LoadOutcome, open_warehouse
+from ukiha_pipeline.warehouse import LoadOutcome, is_lock_error, open_warehouse
 
 #: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
 STATUS_JA = {
@@ -24,8 +24,6 @@ STATUS_JA = {
     "not_attempted": "未処理",
 }
 _HASH_CHUNK = 1 << 20
-#: How DuckDB says another process holds the file (not just "lock": a path may contain it).
-_LOCK_PHRASES = ("could not set lock", "conflicting lock")
 
 
 @dataclass(frozen=True)
@@ -186,8 +184,7 @@ def is_transient(exc: BaseException) -> bool:
     A bad sheet (SheetFatal, validation) is never transient, nor is a file that is gone.
     """
     if isinstance(exc, WarehouseError):
-        text = f"{exc} {exc.__cause__ or ''}".lower()
-        return any(phrase in text for phrase in _LOCK_PHRASES)
+        return is_lock_error(exc) or is_lock_error(exc.__cause__)
     if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError):
         return False
     return isinstance(exc, OSError)  # PermissionError (a file open in Excel), timeouts, NFS

@@ -156,12 +156,14 @@ def test_a_locked_warehouse_is_retried_and_a_bad_sheet_is_not(
 
 def test_a_file_that_is_not_a_warehouse_is_named_as_such_and_not_retried(tmp_path: Path) -> None:
     """Only a lock is worth waiting for; the message must not send the steward looking for
-    another process when the file is simply not a DuckDB database."""
+    another process when the file is simply not a DuckDB database (even in a folder whose
+    name holds "lock": the error text names the path)."""
     from ukiha_pipeline.warehouse import open_warehouse
 
-    bad = tmp_path / "ukiha.duckdb"
+    bad = tmp_path / "clock" / "ukiha.duckdb"
+    bad.parent.mkdir()
     bad.write_text("not a database\n", encoding="utf-8")
-    with pytest.raises(WarehouseError) as caught, open_warehouse(bad, lock_timeout_s=30):
+    with pytest.raises(WarehouseError) as caught, open_warehouse(bad, lock_timeout_s=2):
         pass
     message = str(caught.value)
     assert message.startswith(f"{bad}: 倉庫を開けません: ") and "not a valid DuckDB" in message

@@ -3,6 +3,7 @@
 from ukiha_pipeline.warehouse.load import (
     LoadOutcome,
     connect,
+    is_lock_error,
     load_result,
     load_results,
     open_warehouse,
@@ -14,6 +15,7 @@ __all__ = [
     "LoadOutcome",
     "connect",
     "create_all_sql",
+    "is_lock_error",
     "load_result",
     "load_results",
     "open_warehouse",

@@ -1,4 +1,5 @@
-"""Open the warehouse (waiting a bounded time for its lock) and load one sheet per transaction."""
+"""Open the warehouse (waiting a bounded time for its lock) and load sheets: a batch per
+transaction, each sheet as if loaded alone (`load_results`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ from ukiha_pipeline.warehouse.schema import (
 )
 from ukiha_pipeline.warehouse.tables import Rows, build_rows, failures_rows, table_frame
 
+#: How DuckDB says another process holds the file (not just "lock": a path may contain it).
+_LOCK_PHRASES = ("could not set lock", "conflicting lock")
+
+
+def is_lock_error(exc: BaseException | None) -> bool:
+    """DuckDB refused the file because another process holds it (worth waiting for)."""
+    text = str(exc).lower() if exc is not None else ""
+    return any(phrase in text for phrase in _LOCK_PHRASES)
+
 
 def connect(
     path: Path, *, read_only: bool = False, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
@@ -44,7 +54,7 @@ def connect(
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():  # not a DuckDB file, no permission, ...
+            if not is_lock_error(exc):  # not a DuckDB file, no permission, ...
                 raise WarehouseError(f"{path}: 倉庫を開けません: {exc}") from exc
             if time.monotonic() >= deadline:
                 raise WarehouseError(
