@@ -266,29 +266,20 @@ def sql(
     warehouse: WarehouseOpt = None,
     output: Annotated[SqlFormat, typer.Option("--format")] = SqlFormat.table,
 ) -> None:
-    """Read-only SQL on the warehouse."""
-    import duckdb
-
+    """Read-only SQL on the warehouse (COPY and EXPORT, which write files, are refused)."""
     from ukiha_pipeline.warehouse import open_warehouse
+    from ukiha_pipeline.warehouse.query import as_csv, as_json_lines, as_table, run_query
 
     settings = _settings(warehouse)
     with open_warehouse(settings.warehouse, read_only=True) as con:
-        try:
-            df = con.execute(query).df()
-        except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
-            if "read-only" in msg.lower() or "read only" in msg.lower():
-                raise UkihaError(
-                    f"倉庫は読み取り専用で開いています。書き込みはできません: {msg}"
-                ) from exc
-            raise UkihaError(f"SQL エラー: {msg}") from exc
+        result = run_query(con, query)
     if output is SqlFormat.csv:
-        typer.echo(df.to_csv(index=False), nl=False)
+        typer.echo(as_csv(result), nl=False)
     elif output is SqlFormat.json:
-        for rec in json.loads(df.to_json(orient="records", force_ascii=False, date_format="iso")):
-            typer.echo(json.dumps(rec, ensure_ascii=False))
+        for line in as_json_lines(result):
+            typer.echo(line)
     else:
-        typer.echo(df.to_string(index=False) if not df.empty else "(0 rows)")
+        typer.echo(as_table(result), nl=False)
 
 
 @app.command()
