@@ -410,3 +410,23 @@ def test_cells_escape_and_draw_from_numbers_only() -> None:
     assert _cells.sparkline([None], None, []) == "—"
     dist = _cells.distribution({"A": 3, "E": 1}, {"A": "順調"})
     assert 'style="width:75.00%"' in dist and 'style="width:25.00%"' in dist
+
+
+def test_two_renders_writing_one_page_at_once_leave_it_whole(tmp_path: Path) -> None:
+    """A steward's `ukiha report` during the yearly run: both write the same pages. With one
+    shared temporary name, one writer's replace found the file gone (ReportError) or moved
+    the other's half-written text into place."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    page = tmp_path / "annual_2021.html"
+    texts = [f"<html>{i}</html>\n" * 20_000 for i in range(4)]
+
+    def write(i: int) -> None:
+        for _ in range(30):
+            _page.write_page(page, texts[i])
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))  # re-raises a writer's ReportError
+    assert page.read_text(encoding="utf-8") in texts
+    assert [p.name for p in tmp_path.iterdir()] == [page.name]  # no temporary file left
+    assert page.stat().st_mode & 0o777 == 0o644

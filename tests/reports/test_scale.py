@@ -18,6 +18,7 @@ from ukiha_pipeline.reports._format import DEFAULT_RATING_LEGEND
 from ukiha_pipeline.reports._index import render_index
 from ukiha_pipeline.reports._trends import render_trends, trends_pages
 from ukiha_pipeline.reports._validation import validation_pages
+from ukiha_pipeline.warehouse.schema import ON_TRACK_TOLERANCE, VIEWS
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +114,10 @@ def test_only_changed_pages_are_rendered_again(r3_reports: Rendered, tmp_path: P
             render_all(con, tmp_path / "forced", force=True)[0].read_bytes()
             == (out / first[0].name).read_bytes()
         )
+
+        # a view's SQL changed (the progress tolerance, by a newer version's writer): the
+        # pages are computed from the views, so all of them render again
+        con.execute(VIEWS["v_kpi_progress"].replace(f"- {ON_TRACK_TOLERANCE}", "- 0.05"))
+        time.sleep(0.01)
+        fifth = {p.name: p.stat().st_mtime_ns for p in render_all(con, out)}
+        assert {n for n in fifth if fifth[n] != fourth[n]} == set(fifth)

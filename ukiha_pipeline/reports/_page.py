@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NewType
@@ -234,13 +235,28 @@ def page_fingerprint(path: Path) -> str | None:
 
 
 def write_page(path: Path, text: str) -> Path:
-    """Write a page atomically (readers never see half a page); UTF-8, LF line ends."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write a page atomically (readers never see half a page); UTF-8, LF line ends.
+
+    The temporary file's name is unique, so two renders into one folder (a steward's
+    `ukiha report` during the yearly run) never write into each other's: the last one wins,
+    whole."""
+    tmp: Path | None = None
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        with tempfile.NamedTemporaryFile(
+            "w",
+            encoding="utf-8",
+            newline="\n",
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=".tmp",
+            delete=False,
+        ) as fh:
+            tmp = Path(fh.name)
             fh.write(text)
+        os.chmod(tmp, 0o644)  # readable by all, as a web page is (mkstemp makes it 0o600)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise ReportError(f"cannot write report {path}: {exc}") from exc
     return path

@@ -84,7 +84,7 @@ def render_all(
     except OSError as exc:
         raise ReportError(f"cannot create the reports folder {out_dir}: {exc}") from exc
 
-    base = _code_version() + repr(sorted(legend.items()))
+    base = _code_version() + repr(sorted(legend.items())) + _view_definitions(con)
     years = _year_hashes(con)
     files = _file_hashes(con)
 
@@ -198,6 +198,15 @@ def _code_version() -> str:
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+def _view_definitions(con: duckdb.DuckDBPyConnection) -> str:
+    """The SQL of the warehouse's views, which the pages read (a changed progress formula
+    re-renders them): as stored in the warehouse, whose last writer defined them."""
+    rows = con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+    ).fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def _year_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], str]:
