@@ -142,6 +142,27 @@ def test_loading_the_same_content_again_is_no_new_run(warehouse: Path, ctx: Rule
     assert (h.run_id, h.previous_run_id) == ("run-2", "run-1")
 
 
+def test_two_versions_in_one_batch_the_current_one_is_the_latest(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Both get the batch's run id and time: the tie used to be broken by chance."""
+    from ukiha_pipeline.warehouse import load_results
+
+    edited = tmp_path / "r3_edited.txt"
+    edited.write_text("\n".join(edited_lines()), encoding="utf-8")
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as con:
+        results = [validate_path(p, ctx) for p in (edited, R3)]  # R3 is the later version
+        load_results(con, results, ctx, run_id="run-1", now=T1)
+        assert con.execute("SELECT source_file, status FROM sheets ORDER BY status").fetchall() == [
+            (str(R3), "current"),
+            (str(edited), "superseded"),
+        ]
+    [h] = history(path)
+    assert h.source_file == str(R3) and h.previous_source_file == str(edited)
+    assert (h.n_new, h.n_open, h.n_resolved) == (1, 2, 1)  # line 90 is new again, F resolved
+
+
 def test_filters(warehouse: Path) -> None:
     assert [h.fiscal_year for h in history(warehouse, fiscal_year=2021)] == [2021]
     assert history(warehouse, fiscal_year=2022) == []

@@ -113,13 +113,19 @@ WITH loads AS (
     WHERE {where}
     GROUP BY ALL
 )
-SELECT municipality, fiscal_year, run_id, source_sha256, loaded_at, source_file,
+SELECT l.municipality, l.fiscal_year, l.run_id, l.source_sha256, l.loaded_at, l.source_file,
        row_number() OVER (
-           PARTITION BY municipality, fiscal_year ORDER BY loaded_at DESC, run_id DESC
+           -- two versions of one year in one batch share the run and the time: the one the
+           -- batch left current is the later
+           PARTITION BY l.municipality, l.fiscal_year
+           ORDER BY l.loaded_at DESC, l.run_id DESC, s.source_sha256 IS NOT NULL DESC
        ) AS nth
-FROM loads
+FROM loads l
+LEFT JOIN sheets s
+  ON s.status = 'current' AND s.source_sha256 = l.source_sha256
+ AND s.municipality = l.municipality AND s.fiscal_year = l.fiscal_year AND s.run_id = l.run_id
 QUALIFY nth <= 2
-ORDER BY municipality, fiscal_year, nth
+ORDER BY l.municipality, l.fiscal_year, nth
 """
 
 _FAILURES_SQL = """
