@@ -340,3 +340,17 @@ def test_failures_point_at_the_cell_to_edit() -> None:
         assert f.fiscal_year == 2021
         assert f.entity in {"project", "kpi", "kpi_value"}
         assert f.message and f.hint
+
+
+def test_a_trailing_tab_keeps_the_row_keys(tmp_path: Path) -> None:
+    """A trailing tab is normalised silently, so it must not change the failures' row keys (a
+    waiver or the history would lose them); nor may editing the rating, which the keys of
+    misshapen rows, made from the whole row, would follow."""
+    lines = (FIXTURES / "flag_rating_mismatch.txt").read_text(encoding="utf-8").split("\n")
+    tabbed = [line + "\t" if line.count("\t") == 6 else line for line in lines]
+    assert tabbed != lines
+    (tmp_path / "tabbed.txt").write_text("\n".join(tabbed), encoding="utf-8")
+    keys = {f.line: f.row_key for f in result("flag_rating_mismatch.txt").failures}
+    with_tabs = validate_path(tmp_path / "tabbed.txt", _context())
+    assert {f.line: f.row_key for f in with_tabs.failures} == keys
+    assert len(keys) == 2

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from schemas.models import MODELS
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.parsing import ParseHints, parse_grid
-from ukiha_pipeline.parsing.model import ParsedSheet
+from ukiha_pipeline.parsing.model import PROJECT_WIDTH, ParsedSheet, ProjectRec
 from ukiha_pipeline.reading import Grid, read_grid
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.frames import (
@@ -236,16 +236,31 @@ def _failure_cases(entity: str, df: pd.DataFrame, ctx: RulesContext) -> list[tup
     return list(zip(keys["index"].tolist(), keys["check"], keys["column"], strict=True))
 
 
-def row_key(sheet: ParsedSheet, record: str, column: str | None) -> str:
+def row_key(
+    sheet: ParsedSheet,
+    record: str,
+    column: str | None,
+    projects: Mapping[int, ProjectRec] | None = None,
+) -> str:
     """A key for a failure's place that survives edits elsewhere in the sheet.
 
     Lines move when rows are added above; the key is built from what identifies the record
-    (the project's text, the KPI's level and name, or the raw row) and the column.
+    (the project's text, the KPI's level and name, or the raw row) and the column. A project
+    row of the table's 7 cells (a trailing tab does not count, as for the parser) is known by
+    its 事業内容; a misshapen one by its whole text. `projects`: the sheet's projects by grid
+    row, when the caller has them (else they are looked up).
     """
     kind, _, num = record.partition(":")
     if kind == "project":
-        cells = sheet.grid.rows[int(num)]
-        text = cells[3] if len(cells) == 7 else sheet.grid.raw_text(int(num))
+        row = int(num)
+        if projects is None:
+            projects = {p.row: p for p in sheet.projects}
+        project = projects.get(row)
+        text = (
+            project.cells[3]
+            if project is not None and project.n_cells == PROJECT_WIDTH
+            else sheet.grid.raw_text(row)
+        )
         identity = f"project|{content_key(text)}"
     elif kind == "kpi":
         k = sheet.kpis[int(num)]
@@ -261,6 +276,7 @@ class _FailureBuilder:
         self.sheet, self.ctx, self.lang = sheet, ctx, lang
         self.failures: list[Failure] = []
         self.allowed = "/".join(ctx.rules.ratings)
+        self.projects = {p.row: p for p in sheet.projects}
 
     def add(
         self,
@@ -300,7 +316,7 @@ class _FailureBuilder:
                 col=col,
                 record=record,
                 row_text=self.sheet.grid.raw_text(row),
-                row_key=row_key(self.sheet, record, column),
+                row_key=row_key(self.sheet, record, column, self.projects),
             )
         )
 
