@@ -137,6 +137,55 @@ def test_table_of_contents_gives_no_policy(sheet: ParsedSheet) -> None:
         assert RAW[toc_line - 1] == f"{no}) {title}"
 
 
+def _heading(no: int) -> str:
+    return RAW[POLICIES[no - 1][3] - 1]
+
+
+@pytest.mark.parametrize(
+    ("no", "written", "page", "note"),
+    [
+        (1, "1)うきはの資源活用と新たな雇用の創出", None, "「(戦略P…)」がありません"),
+        (2, _heading(2).replace("(戦略P121)", ""), None, "「(戦略P…)」がありません"),
+        (2, _heading(2).replace("2)", "2．"), 121, None),
+        (2, _heading(2).replace("P121)", "P121～122)"), 121, None),
+        (1, _heading(1) + "\t備考", 119, "見出しの後ろのセルは読みません: 備考"),
+    ],
+    ids=["no page", "no page, policy 2", "2．", "page range", "a note cell"],
+)
+def test_a_loosely_written_policy_heading_is_still_a_heading(
+    tmp_path: Path, no: int, written: str, page: int | None, note: str | None
+) -> None:
+    """The policy's 概要 row after it tells it from the table of contents. Such a heading was
+    read as nothing (policy 1: its 27 projects gone, exit 0) or as a measure of the policy
+    before it (policy 2 filed under 1)."""
+    line = POLICIES[no - 1][3]
+    variant = parse_grid(read_grid(write_variant(tmp_path, {line: written})))
+    assert [p.policy_no for p in variant.policies] == [1, 2, 3, 4]
+    got = variant.policies[no - 1]
+    assert (got.title, got.strategy_page) == (POLICIES[no - 1][1], page)
+    assert [line_of(variant, p.row) for p in variant.projects] == raw_project_lines()
+    assert len(variant.measures) == 13 and variant.issues == ()
+    if note is None:
+        assert variant.notes == ()
+    else:
+        [said] = variant.notes
+        assert said.startswith(f"{line}行: 基本方針 {no} ") and note in said
+
+
+def test_rows_of_a_policy_whose_heading_cannot_be_read_are_each_reported(tmp_path: Path) -> None:
+    """Without its number the first heading is not one: the rows up to the second heading are
+    each a malformed row (quarantined, raw), where they used to vanish without a word."""
+    variant = parse_grid(read_grid(write_variant(tmp_path, {27: POLICIES[0][1]})))
+    assert [p.policy_no for p in variant.policies] == [2, 3, 4]
+    kept_out = {line_of(variant, i.row) for i in variant.issues}
+    loaded = {line_of(variant, p.row) for p in variant.projects}
+    policy_1 = [n for n in raw_project_lines() if n < POLICIES[1][3]]
+    assert len(policy_1) == 27 and set(policy_1) <= kept_out
+    assert sorted(loaded | set(policy_1)) == raw_project_lines()
+    assert {i.reason for i in variant.issues} == {"before_policy"}
+    assert min(kept_out) == 29  # 概要, the first row of the policy's block
+
+
 def test_policy_overview_and_aim(sheet: ParsedSheet) -> None:
     for p in sheet.policies:
         assert p.overview and p.aim

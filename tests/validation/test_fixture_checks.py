@@ -74,6 +74,9 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
         (14, "malformed_row", E),
         (15, "malformed_row", E),
     ],
+    "measure_number_repeated.txt": [(17, "malformed_row", E)],  # a second measure 1
+    "submeasure_number_repeated.txt": [(17, "malformed_row", E)],  # a second ① in measure 1
+    "policy_heading_without_page.txt": [],  # read, with a note
     "flag_rating_mismatch.txt": [
         (14, "flag_rating_mismatch", W),  # × with C
         (16, "flag_rating_mismatch", W),  # ○ with E
@@ -181,7 +184,7 @@ def _records(r: ValidationResult) -> set[str]:
     return (
         {f"project:{p.row}" for p in sheet.projects}
         | {f"kpi:{i}" for i in range(len(sheet.kpis))}
-        | {f"record:{issue.row}" for issue in sheet.issues}
+        | {issue.record for issue in sheet.issues}
     )
 
 
@@ -191,13 +194,14 @@ NOT_FATAL = sorted(name for name in EXPECTED if name not in FATAL)
 @pytest.mark.parametrize("name", NOT_FATAL)
 def test_a_row_is_one_record(name: str) -> None:
     """A row is a project, a KPI or a row the parser could not place: never two of them (a
-    row both a KPI and an unplaced row would be loaded and quarantined at once)."""
+    row both a KPI and an unplaced row would be loaded and quarantined at once). A failure the
+    parser finds on a project row keeps that project out instead (`issue.record`)."""
     sheet = result(name).sheet
     assert sheet is not None
     rows = (
         [p.row for p in sheet.projects]
         + [k.row for k in sheet.kpis]
-        + [issue.row for issue in sheet.issues]
+        + [issue.row for issue in sheet.issues if issue.record == f"record:{issue.row}"]
     )
     assert len(rows) == len(set(rows))
 
@@ -354,3 +358,44 @@ def test_a_trailing_tab_keeps_the_row_keys(tmp_path: Path) -> None:
     with_tabs = validate_path(tmp_path / "tabbed.txt", _context())
     assert {f.line: f.row_key for f in with_tabs.failures} == keys
     assert len(keys) == 2
+
+
+def test_a_policy_heading_without_its_page_is_read_with_a_note() -> None:
+    r = result("policy_heading_without_page.txt")
+    assert r.sheet is not None
+    [policy] = r.sheet.policies
+    assert (policy.policy_no, policy.title, policy.strategy_page) == (
+        1,
+        "うきはの資源活用と新たな雇用の創出",
+        None,
+    )
+    assert len(r.sheet.projects) == 4
+    assert r.notes == (
+        "4行: 基本方針 1 の見出しに「(戦略P…)」がありません。戦略のページは空のまま読み込みます。",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "quarantined", "says"),
+    [
+        (
+            "measure_number_repeated.txt",
+            "record:16",
+            "施策の番号 1 は 11行 の別の施策で使われています",
+        ),
+        (
+            "submeasure_number_repeated.txt",
+            "project:16",
+            "取組の記号 ① は同じ施策の 13行 の別の取組",
+        ),
+    ],
+)
+def test_a_number_used_twice_is_named_with_the_first_use(
+    name: str, quarantined: str, says: str
+) -> None:
+    """A measure or sub-measure number typed twice merged two of them without a word. Now the
+    second is reported where it is, naming the first; a repeated ① row's project is kept out."""
+    r = result(name)
+    [f] = r.failures
+    assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint
+    assert r.quarantined == frozenset({quarantined})

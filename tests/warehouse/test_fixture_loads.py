@@ -23,7 +23,7 @@ def test_every_record_is_loaded_or_quarantined_once(name: str, tmp_path: Path) -
     records = {
         **{f"project:{p.row}": line[p.row] for p in sheet.projects},
         **{f"kpi:{i}": line[k.row] for i, k in enumerate(sheet.kpis)},
-        **{f"record:{issue.row}": line[issue.row] for issue in sheet.issues},
+        **{issue.record: line[issue.row] for issue in sheet.issues},
     }
     kept_out = {records[r] for r in result.quarantined}
     with open_warehouse(tmp_path / "w.duckdb") as con:

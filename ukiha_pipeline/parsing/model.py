@@ -81,7 +81,15 @@ class StructuralIssue:
     entity: str
     column: str | None
     value: str
-    detail: str
+    reason: str  # why: a key of `validation.messages.STRUCTURE` (its detail and hint)
+    fields: tuple[tuple[str, str], ...] = ()  # what its detail names (`cells`, `number`...)
+    #: what the failure keeps out: the row's project (`project:<row>`), or by default the raw
+    #: row (`record:<row>`), which is no project or KPI
+    project_record: str | None = None
+
+    @property
+    def record(self) -> str:
+        return self.project_record or f"record:{self.row}"
 
 
 @dataclass(frozen=True)
@@ -97,3 +105,4 @@ class ParsedSheet:
     projects: tuple[ProjectRec, ...]
     kpis: tuple[KpiRec, ...]
     issues: tuple[StructuralIssue, ...]
+    notes: tuple[str, ...] = ()  # for the steward, not failures (a heading read loosely)

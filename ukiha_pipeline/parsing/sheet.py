@@ -49,6 +49,11 @@ HEADER_ALIASES: dict[int, tuple[str, ...]] = {
 }
 
 _POLICY_HEADING = re.compile(r"^(\d+)\)\s*(.+?)\s*\(戦略P(\d+)\)$")
+#: A line that may be a policy heading written loosely (`2．…`, no page, a note cell after it):
+#: one when its block (a 概要 row) follows. On the matching form (NFKC: `）` → `)`, `．` → `.`).
+_POLICY_LIKE = re.compile(r"^(\d+)[).](.+)$")
+_STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
+_POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 _MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
 _MUNICIPALITY = re.compile(r"(?:第\d+期)?([^\s第期]{1,10}?[市町村])")
@@ -83,6 +88,7 @@ class _PolicyKpiDraft:
 
 @dataclass
 class _State:
+    grid: Grid
     policies: list[PolicyRec] = field(default_factory=list)
     measures: list[MeasureRec] = field(default_factory=list)
     submeasures: list[SubmeasureRec] = field(default_factory=list)
@@ -92,6 +98,10 @@ class _State:
     policy_kpi: _PolicyKpiDraft | None = None
     in_table: bool = False
     seq: int = 0
+    #: the first measure of each (policy, measure) number and the first sub-measure of each
+    #: (policy, measure, sub-measure) number: a number used again for another title is a typo
+    numbered: dict[tuple[object, ...], MeasureRec | SubmeasureRec] = field(default_factory=dict)
+    sub_scope: int = -1  # the row of the measure whose markers ①②… are being counted
 
     @property
     def policy(self) -> PolicyRec | None:
@@ -114,8 +124,22 @@ class _State:
             return self.submeasures[-1]
         return None
 
-    def malformed(self, row: int, entity: str, value: str, detail: str) -> None:
-        self.issues.append(StructuralIssue("malformed_row", row, entity, None, value, detail))
+    def malformed(
+        self,
+        row: int,
+        entity: str,
+        value: str,
+        reason: str,
+        record: str | None = None,
+        **fields: object,
+    ) -> None:
+        """A row that cannot be placed: `reason` keys its detail and hint (messages.STRUCTURE),
+        `fields` fill in its detail. `record`: the project the failure keeps out, when the row
+        is one (else the raw row)."""
+        named = tuple((k, str(v)) for k, v in fields.items())
+        self.issues.append(
+            StructuralIssue("malformed_row", row, entity, None, value, reason, named, record)
+        )
 
     def flush_policy_kpi(self) -> None:
         draft = self.policy_kpi
@@ -181,7 +205,8 @@ def parse_grid(
     default_municipality: str = DEFAULT_MUNICIPALITY,
 ) -> ParsedSheet:
     """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
-    st = _State()
+    st = _State(grid)
+    notes: list[str] = []  # what the steward should know that is not a failure
     title = ""
     found_municipality: str | None = None
     detected_fy: int | None = None
@@ -197,16 +222,26 @@ def parse_grid(
         first = cells[0]
         first_key = _key(first)
 
-        heading = _POLICY_HEADING.match(first_key) if len(cells) == 1 else None
-        if heading:
+        heading = _policy_heading(grid, i, cells, first_key)
+        if heading is not None:
+            policy_no, page = heading
             st.flush_policy_kpi()
             st.in_table = False
-            title_text = re.sub(r"^\s*[0-9０-９]+\s*[)）]\s*", "", first)
+            title_text = _POLICY_NUMBER.sub("", first, count=1)
             title_text = re.sub(r"\s*[(（]\s*戦略.*$", "", title_text)
-            st.policies.append(
-                PolicyRec(i, int(heading.group(1)), title_text, int(heading.group(3)))
-            )
-            st.policy_kpi = _PolicyKpiDraft(int(heading.group(1)), i)
+            st.policies.append(PolicyRec(i, policy_no, title_text, page))
+            st.policy_kpi = _PolicyKpiDraft(policy_no, i)
+            where = _where(grid, i)
+            if page is None:
+                notes.append(
+                    f"{where}: 基本方針 {policy_no} の見出しに「(戦略P…)」がありません。"
+                    "戦略のページは空のまま読み込みます。"
+                )
+            if len(cells) > 1:
+                notes.append(
+                    f"{where}: 基本方針 {policy_no} の見出しの後ろのセルは読みません: "
+                    + " / ".join(c for c in cells[1:] if c)
+                )
             continue
 
         if st.policy is None:
@@ -215,6 +250,9 @@ def parse_grid(
                 title = first
                 m = _MUNICIPALITY.search(first_key)
                 found_municipality = m.group(1) if m else None
+            elif _is_table_content(cells, first_key):
+                # a policy's rows without a heading that could be read: none may go unseen
+                st.malformed(i, "row", "\t".join(raw), "before_policy")
             continue
 
         if _is_header(cells):
@@ -261,7 +299,52 @@ def parse_grid(
         projects=tuple(st.projects),
         kpis=tuple(st.kpis),
         issues=tuple(st.issues),
+        notes=tuple(notes),
     )
+
+
+def _policy_heading(
+    grid: Grid, i: int, cells: list[str], first_key: str
+) -> tuple[int, int | None] | None:
+    """(policy number, strategy page) if row `i` is a policy heading.
+
+    `1)title(戦略P119)` alone on its line is one. So is a looser form (`2．title`, no page,
+    a page range `(戦略P121～122)`, a cell after it) when the policy's 概要 row follows it: the
+    table of contents repeats the titles, but without a 概要 row after them.
+    """
+    strict = _POLICY_HEADING.match(first_key) if len(cells) == 1 else None
+    if strict:
+        return int(strict.group(1)), int(strict.group(3))
+    loose = _POLICY_LIKE.match(first_key)
+    if loose is None or _next_first_key(grid, i) != "概要":
+        return None
+    page = _STRATEGY_PAGE.search(first_key)
+    return int(loose.group(1)), int(page.group(1)) if page else None
+
+
+def _next_first_key(grid: Grid, i: int) -> str:
+    """The matching form of the first cell of the next row that is not empty."""
+    rows = grid.rows
+    for j in range(i + 1, len(rows)):
+        if any(clean_cell(c) for c in rows[j]):
+            return _key(clean_cell(rows[j][0]))
+    return ""
+
+
+def _is_table_content(cells: list[str], first_key: str) -> bool:
+    """A row that belongs to a policy's block or table (not to a title page or contents)."""
+    return (
+        len(cells) >= 3
+        or first_key in ("概要", "ねらい", "事業一覧")
+        or first_key.startswith("KPI")
+        or (bool(cells[0]) and cells[0][0] in CIRCLED)
+    )
+
+
+def _where(grid: Grid, i: int) -> str:
+    """Row `i` as a steward finds it: `27行`, or `PDCAシート!A27` in a workbook."""
+    pos = grid.positions[i]
+    return pos.cell(0) or f"{pos.line}行"
 
 
 def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> None:
@@ -286,12 +369,7 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
         handled = True
     if not handled:
-        st.malformed(
-            i,
-            "policy",
-            "\t".join(cells),
-            "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
-        )
+        st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
 
 
 def _replace(
@@ -315,14 +393,30 @@ def _table_row(
     if first and first[0] in CIRCLED:
         measure = st.measure()
         if measure is None:
-            st.malformed(i, "project", "\t".join(raw), "施策の行より前に取組の行があります")
+            st.malformed(i, "project", "\t".join(raw), "submeasure_before_measure")
             return
         sub = SubmeasureRec(
             i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
         )
+        number = ("sub", st.sub_scope, sub.submeasure_no)
+        earlier = st.numbered.get(number)
         st.submeasures.append(sub)
         st.seq = 0
         _project(st, i, raw, width, sub)
+        if earlier is None:
+            st.numbered[number] = sub
+        elif _key(earlier.title) != _key(sub.title):
+            # ② typed as ①: its projects join the other ①. The row's project is kept out
+            # (quarantined, with the reason) until the marker is put right.
+            st.malformed(
+                i,
+                "project",
+                "\t".join(raw),
+                "submeasure_number_repeated",
+                record=f"project:{i}",
+                marker=first[0],
+                earlier=_where(st.grid, earlier.row),
+            )
         return
 
     if first_key.startswith("KPI"):
@@ -331,21 +425,38 @@ def _table_row(
 
     measure_match = _MEASURE.match(first_key) if first else None
     if measure_match and rest_empty:
-        title = re.sub(r"^\s*[0-9０-９]+\s*", "", first)
-        st.measures.append(MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title))
+        title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
+        measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
+        earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
+        # the sub-measure markers' scope: the measure, counted from its first heading
+        st.sub_scope = (
+            earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
+        )
+        if earlier is None:
+            st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
+        elif _key(earlier.title) != _key(title):
+            # 2 typed as 1: the measure's sub-measures and projects join the other 1
+            st.malformed(
+                i,
+                "measure",
+                "\t".join(cells),
+                "measure_number_repeated",
+                number=measure.measure_no,
+                earlier=_where(st.grid, earlier.row),
+            )
+        # (the same number and title again: the heading repeated after a page break)
+        st.measures.append(measure)
         return
 
     if not first and any(cells[1:]):
         sub_or_none = st.submeasure()
         if sub_or_none is None:
-            st.malformed(i, "project", "\t".join(raw), "取組(①など)の行より前に事業の行があります")
+            st.malformed(i, "project", "\t".join(raw), "project_before_submeasure")
             return
         _project(st, i, raw, width, sub_or_none)
         return
 
-    st.malformed(
-        i, "project", "\t".join(raw), f"事業一覧の表の中で、形の分からない行です (セル {width} 個)"
-    )
+    st.malformed(i, "project", "\t".join(raw), "table_row_shape", cells=width)
 
 
 def _project(st: _State, i: int, raw: tuple[str, ...], width: int, sub: SubmeasureRec) -> None:
@@ -360,7 +471,7 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
     policy = st.policy
     assert policy is not None
     if measure is None:  # quarantined as its raw row, like a project before its 取組
-        st.malformed(i, "kpi", "\t".join(raw), "施策の行より前に KPI の行があります")
+        st.malformed(i, "kpi", "\t".join(raw), "kpi_before_measure")
         return
     c = list(_fit(raw))
     c = [clean_cell(x) for x in c]

@@ -128,7 +128,96 @@ MESSAGES: dict[str, dict[str, Template]] = {
     },
 }
 
+#: Why the parser could not place a row (`malformed_row`): the detail shown in the message,
+#: and what to do, which for a row out of order is not about tabs. `{cells}`: its cell count.
+STRUCTURE: dict[str, dict[str, Template]] = {
+    "ja": {
+        "table_row_shape": Template(
+            "事業一覧の表の中で、形の分からない行です (セル {cells} 個)",
+            "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。",
+        ),
+        "kpi_before_measure": Template(
+            "施策の行より前に KPI の行があります",
+            "この行より前に施策の行 (例「1 農業や…」: 番号と題名だけの行) が要ります。"
+            "消えた施策の行を戻すか、番号を確かめてください。",
+        ),
+        "submeasure_before_measure": Template(
+            "施策の行より前に取組の行があります",
+            "この行より前に施策の行 (例「1 農業や…」: 番号と題名だけの行) が要ります。"
+            "消えた施策の行を戻すか、番号を確かめてください。",
+        ),
+        "project_before_submeasure": Template(
+            "取組(①など)の行より前に事業の行があります",
+            "この行より前に取組の行 (①②… で始まる行) が要ります。取組の記号を確かめてください。",
+        ),
+        "measure_number_repeated": Template(
+            "施策の番号 {number} は {earlier} の別の施策で使われています",
+            "施策の番号を確かめてください。直すまで、この施策の取組と事業は {earlier} の施策の"
+            "ものとして読み込まれます。",
+        ),
+        "submeasure_number_repeated": Template(
+            "取組の記号 {marker} は同じ施策の {earlier} の別の取組で使われています",
+            "取組の記号 (①②…) を確かめてください。直すまで、この行の事業は隔離され、"
+            "続く事業は {earlier} の取組のものとして読み込まれます。",
+        ),
+        "policy_block_row": Template(
+            "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
+            "1列目が「概要」「ねらい」か、3列目が「現状値」「目標値」「最新値」かを確かめてください。",
+        ),
+        "before_policy": Template(
+            "基本方針の見出しより前に、表の行があります",
+            "基本方針の見出し (例「1)うきはの資源活用と新たな雇用の創出(戦略P119)」) を、"
+            "その概要の行の前に書いてください。",
+        ),
+    },
+    "en": {
+        "table_row_shape": Template(
+            "a row of unknown shape in the project table ({cells} cells)",
+            "Check the number of tab-separated cells (7 for a project row).",
+        ),
+        "kpi_before_measure": Template(
+            "a KPI row before any measure row",
+            "A measure row (number and title only, e.g. 「1 農業や…」) must come first: "
+            "restore it or check its number.",
+        ),
+        "submeasure_before_measure": Template(
+            "a sub-measure row before any measure row",
+            "A measure row (number and title only, e.g. 「1 農業や…」) must come first: "
+            "restore it or check its number.",
+        ),
+        "project_before_submeasure": Template(
+            "a project row before any sub-measure row (①…)",
+            "A sub-measure row (starting with ①, ②…) must come first: check its marker.",
+        ),
+        "measure_number_repeated": Template(
+            "measure number {number} is already used by another measure at {earlier}",
+            "Check the number. Until it is right, this measure's sub-measures and projects "
+            "are loaded as those of the measure at {earlier}.",
+        ),
+        "submeasure_number_repeated": Template(
+            "sub-measure marker {marker} is already used by another sub-measure at {earlier}",
+            "Check the marker (①②…). Until it is right, this row's project is quarantined and "
+            "the projects after it are loaded as those of the sub-measure at {earlier}.",
+        ),
+        "policy_block_row": Template(
+            "a row that is none of the policy's overview, aim or KPI",
+            "Check that the first cell is 概要 or ねらい, or the third 現状値, 目標値 or 最新値.",
+        ),
+        "before_policy": Template(
+            "a table row before any policy heading",
+            "Write the policy heading (e.g. 「1)うきはの資源活用と新たな雇用の創出(戦略P119)」) "
+            "before its 概要 row.",
+        ),
+    },
+}
+
 SUGGESTION = {"ja": "「{name}」ではありませんか。", "en": " Did you mean '{name}'?"}
+
+
+def render_structure(reason: str, lang: str, **fields: object) -> tuple[str, str]:
+    """The detail and the hint of a row the parser could not place (`STRUCTURE`)."""
+    template = STRUCTURE.get(lang, STRUCTURE["ja"])[reason]
+    return template.message.format(**fields), template.hint.format(**fields)
 
 
 def render(check: str, lang: str, **fields: object) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from ukiha_pipeline.validation.frames import (
     content_key,
     stage_sheets,
 )
-from ukiha_pipeline.validation.messages import SUGGESTION, render
+from ukiha_pipeline.validation.messages import SUGGESTION, render, render_structure
 from ukiha_pipeline.validation.reference import Waiver
 from ukiha_pipeline.validation.result import Failure, ValidationResult
 
@@ -143,6 +143,7 @@ def check_sheets(
     builders = [_FailureBuilder(sheet, ctx, lang) for sheet in sheets]
     for sheet, builder in zip(sheets, builders, strict=True):
         for issue in sheet.issues:
+            detail, hint = render_structure(issue.reason, lang, **dict(issue.fields))
             builder.add(
                 issue.entity,
                 issue.check,
@@ -150,8 +151,9 @@ def check_sheets(
                 0,  # a row the parser could not place: its first cell (`PDCAシート!A17`)
                 None,
                 issue.value,
-                f"record:{issue.row}",
-                detail=issue.detail,
+                issue.record,
+                hint=hint,
+                detail=detail,
             )
     staged = stage_sheets(sheets)
     for entity in MODELS:
@@ -181,9 +183,13 @@ def _result(builder: _FailureBuilder) -> ValidationResult:
         and f.record
         and (f.waived is None or f.check == "malformed_row")
     )
-    notes = sheet.grid.notes + tuple(
-        f"免除 (waiver) が何にも当たりません: {w.fiscal_year} {w.check} {w.row_key} ({w.who}: {w.why})"
-        for w in unmatched
+    notes = (
+        sheet.grid.notes
+        + sheet.notes
+        + tuple(
+            f"免除 (waiver) が何にも当たりません: {w.fiscal_year} {w.check} {w.row_key} ({w.who}: {w.why})"
+            for w in unmatched
+        )
     )
     return ValidationResult(
         sheet.grid.source_file, sheet.grid.sha256, sheet, tuple(failures), quarantined, notes
@@ -287,10 +293,12 @@ class _FailureBuilder:
         column: str | None,
         value: str,
         record: str,
+        hint: str | None = None,
         **fields: object,
     ) -> None:
+        """One failure; `hint`, when given, says what to do instead of the check's own."""
         pos = self.sheet.grid.positions[row]
-        message, hint = render(
+        message, check_hint = render(
             check,
             self.lang,
             value=value,
@@ -310,7 +318,7 @@ class _FailureBuilder:
                 severity=self.ctx.rules.severity_of(check),
                 value=value,
                 message=message,
-                hint=hint,
+                hint=hint or check_hint,
                 worksheet=pos.worksheet,
                 cell=pos.cell(col) if col is not None else None,
                 col=col,
@@ -324,7 +332,7 @@ class _FailureBuilder:
         grid_row = int(row["row"])
         raw_cells = self.sheet.grid.rows[grid_row]
         record = str(row["record"])
-        fields: dict[str, object] = {}
+        fields: dict[str, str] = {}
         if entity == "project":
             label, col = PROJECT_CELLS.get(column, (None, None))
             if check == "malformed_row":
@@ -334,13 +342,13 @@ class _FailureBuilder:
             else:
                 value = raw_cells[col] if col is not None and col < len(raw_cells) else ""
             if check == "flag_rating_mismatch":
-                fields["flag"] = row["flag"]
+                fields["flag"] = str(row["flag"])
                 allowed = "/".join(self.ctx.rules.flag_rating.get(str(row["flag"]), ()))
                 fields["detail"] = f"{row['flag']} は {allowed}"
             if check == "duplicate_project":
                 label, col = PROJECT_CELLS["content"]
                 value = str(row["content"])
-                fields["detail"] = int(row["duplicate_of"])
+                fields["detail"] = str(int(row["duplicate_of"]))
         elif entity == "assignment":
             kind = str(row["kind"])
             label, col = ("課" if kind == "department" else "係"), int(row["col"])
