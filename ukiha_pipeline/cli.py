@@ -129,7 +129,7 @@ def validate(
                 for f in result.failures:
                     typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
                 continue
-            _echo_text(result)
+            _echo_text(result, lang.value)
         if annotate is not None:  # exactly one sheet: `result` is its result
             from ukiha_pipeline.annotate import annotate_path
 
@@ -139,12 +139,15 @@ def validate(
         raise typer.Exit(worst)
 
 
-def _echo_text(result: ValidationResult) -> None:
-    """One sheet's failures for a steward: the summary line, then by severity, each with its
-    place, value, check, message and fix."""
-    from ukiha_pipeline.ingest import summary_line
+def _echo_text(result: ValidationResult, lang: str = "ja") -> None:
+    """One sheet's failures for a steward: the summary line, what was read (a sheet cut short
+    or a year taken wrongly shows there), then by severity, each with its place, value,
+    check, message and fix."""
+    from ukiha_pipeline.ingest import read_line, summary_line
 
     typer.echo(summary_line(result))
+    if result.sheet is not None:
+        typer.echo(f"  {read_line(result.sheet, lang)}")
     for severity in ("fatal", "error", "warning"):
         group = [f for f in result.failures if f.severity == severity]
         n_waived = sum(1 for f in group if f.waived is not None)

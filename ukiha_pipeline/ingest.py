@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ukiha_pipeline.errors import UsageError
+from ukiha_pipeline.normalize.eras import fiscal_year_label
+from ukiha_pipeline.parsing.model import ParsedSheet
 from ukiha_pipeline.validation.result import ValidationResult
 
 SHEET_SUFFIXES = (".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
@@ -79,6 +81,25 @@ def _held(entries: list[tuple[Path, str]]) -> str:
 
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def read_line(sheet: ParsedSheet, lang: str = "ja") -> str:
+    """What the parser found in a sheet: its year and municipality and how many of each record
+    (a heading repeated after a page break counted once)."""
+    counts = (
+        len({p.policy_no for p in sheet.policies}),
+        len({(m.policy_no, m.measure_no) for m in sheet.measures}),
+        len({(s.policy_no, s.measure_no, s.submeasure_no) for s in sheet.submeasures}),
+        len(sheet.projects),
+        len(sheet.kpis),
+    )
+    if lang == "en":
+        names = ("policies", "measures", "sub-measures", "projects", "KPIs")
+        found = ", ".join(f"{n} {name}" for n, name in zip(counts, names, strict=True))
+        return f"read: FY{sheet.fiscal_year}, {sheet.municipality}: {found}"
+    names = ("基本方針", "施策", "取組", "事業", "KPI")
+    found = "、".join(f"{name} {n}" for n, name in zip(counts, names, strict=True))
+    return f"読んだもの: {fiscal_year_label(sheet.fiscal_year)}・{sheet.municipality}: {found}"
 
 
 def summary_line(result: ValidationResult) -> str:

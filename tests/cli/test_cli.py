@@ -29,8 +29,23 @@ def test_validate_r3_prints_the_three_warnings_and_exits_0(r3_sheet: Path) -> No
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].endswith("fatal 0, error 0, warning 3 (flag_rating_mismatch 3)")
+    # what was read: a sheet cut short, or a year taken wrongly, shows here
+    assert lines[1] == (
+        "  読んだもの: 2021年度（令和3年度）・うきは市: 基本方針 4、施策 13、取組 44、事業 99、KPI 17"
+    )
     reported = [ln for ln in lines if "[flag_rating_mismatch]" in ln]
     assert [ln.split("行")[0].strip() for ln in reported] == ["90", "146", "147"]
+
+
+def test_validate_says_what_it_read_of_a_sheet_cut_short(tmp_path: Path, r3_sheet: Path) -> None:
+    """The first 100 lines of R3 are a sheet without errors: only the counts show the loss."""
+    cut = tmp_path / "R3_cut.txt"
+    cut.write_text("\n".join(r3_sheet.read_text(encoding="utf-8").split("\n")[:100]), "utf-8")
+    proc = ukiha("validate", str(cut), "--lang", "en")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[1] == (
+        "  read: FY2021, うきは市: 2 policies, 6 measures, 16 sub-measures, 41 projects, 8 KPIs"
+    )
 
 
 def test_a_reader_that_stops_early_ends_validate_quietly(r3_sheet: Path) -> None:

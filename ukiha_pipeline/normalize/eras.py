@@ -41,6 +41,15 @@ def era_to_gregorian(era: str, number: str) -> int:
     return ERA_OFFSETS[era] + n
 
 
+def fiscal_year_label(fiscal_year: int) -> str:
+    """`2021` → `2021年度（令和3年度）` (FY2019, begun in 平成31年, is 令和元年度)."""
+    for era in ("令和", "平成"):  # the newest era first
+        n = fiscal_year - ERA_OFFSETS[era]
+        if n >= 1:
+            return f"{fiscal_year}年度（{era}{'元' if n == 1 else n}年度）"
+    return f"{fiscal_year}年度"
+
+
 @lru_cache(maxsize=1 << 16)  # the same year texts come back on every sheet; AsOf is immutable
 def parse_as_of(text: str) -> AsOf | None:
     """`H29年度` → 2017 fiscal; `R3年` → 2021 calendar; `平成25～29年` → 2017 calendar (range)."""

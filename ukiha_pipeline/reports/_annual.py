@@ -10,12 +10,12 @@ import duckdb
 import pandas as pd
 from great_tables import GT, loc
 
+from ukiha_pipeline.normalize import RATINGS
+from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     LEVEL_LABELS,
     MISSING,
-    RATINGS,
-    fiscal_year_label,
     format_as_written,
     format_timestamp,
     format_year,

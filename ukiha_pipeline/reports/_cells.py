@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
+from ukiha_pipeline.normalize import RATINGS
 from ukiha_pipeline.reports._format import (
     MISSING,
-    RATINGS,
     format_percent,
     is_missing,
     on_track_mark,

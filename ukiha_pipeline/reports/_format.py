@@ -121,19 +121,6 @@ def format_year(year: int | None, kind: str | None, range_text: str | None = Non
     return label
 
 
-def fiscal_year_label(fiscal_year: int) -> str:
-    """`2021` → `2021年度（令和3年度）`."""
-    if fiscal_year >= 2019:
-        n = fiscal_year - 2018
-        era = f"令和{'元' if n == 1 else n}年度"
-    elif fiscal_year >= 1989:
-        n = fiscal_year - 1988
-        era = f"平成{'元' if n == 1 else n}年度"
-    else:
-        return f"{fiscal_year}年度"
-    return f"{fiscal_year}年度（{era}）"
-
-
 def on_track_mark(on_track: bool | None) -> str:
     """○ on track, × behind, — cannot be judged."""
     if on_track is None or is_missing(on_track):

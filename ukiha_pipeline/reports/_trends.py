@@ -15,10 +15,10 @@ import duckdb
 import pandas as pd
 from great_tables import GT, loc
 
+from ukiha_pipeline.normalize import RATINGS
 from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     LEVEL_LABELS,
-    RATINGS,
     format_as_written,
     format_quantity,
     is_missing,

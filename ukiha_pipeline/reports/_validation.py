@@ -10,11 +10,11 @@ import duckdb
 import pandas as pd
 from great_tables import GT
 
+from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import (
     SEVERITY_LABELS,
     STATUS_LABELS,
-    fiscal_year_label,
     format_timestamp,
 )
 
