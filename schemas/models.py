@@ -2,7 +2,8 @@
 
 Reference data (rating legend, flag-rating rule, department master) is not baked in: the
 validation stage puts a `CheckContext` into `df.attrs["context"]` and the checks read it,
-so the rules file and the master stay configuration. Index = grid row of the record.
+so the rules file and the master stay configuration. Index: the row's position in the staged
+frame; its `row` column is the grid row of the record, `sheet` its sheet in the batch.
 Checks return True for rows they do not judge (an empty cell is `missing_required`'s job).
 """
 

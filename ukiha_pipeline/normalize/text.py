@@ -66,7 +66,8 @@ def normalize_rating(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)  # the same 課 and 係 cells come back on every sheet
 def split_names(text: str) -> tuple[str, ...]:
-    """Department or section names in one cell, separated by spaces, 、 or ・ between names."""
+    """Department or section names in one cell, separated by spaces, 、 or commas (not by ・,
+    which belongs to names such as 計画・準備係)."""
     cleaned = clean_cell(text)
     if not cleaned:
         return ()

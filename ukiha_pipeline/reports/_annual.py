@@ -123,18 +123,6 @@ def read_annual(
     return out
 
 
-def render_annual(
-    con: duckdb.DuckDBPyConnection,
-    annual: AnnualPage,
-    legend: Mapping[str, str],
-    *,
-    fingerprint: str | None = None,
-) -> str:
-    """One annual summary, read and rendered (`read_annual` + `annual_html`)."""
-    rows = read_annual(con, [annual])[annual]
-    return annual_html(annual, rows, legend, fingerprint=fingerprint)
-
-
 def annual_html(
     annual: AnnualPage,
     rows: AnnualRows,

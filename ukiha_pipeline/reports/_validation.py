@@ -182,13 +182,6 @@ def read_validation(
     return out
 
 
-def render_validation(
-    con: duckdb.DuckDBPyConnection, page: ValidationPage, *, fingerprint: str | None = None
-) -> str:
-    """One validation report, read and rendered (`read_validation` + `validation_html`)."""
-    return validation_html(page, read_validation(con, [page]), fingerprint=fingerprint)
-
-
 def validation_html(
     page: ValidationPage,
     rows: Mapping[LatestRun, ValidationRows],

@@ -94,9 +94,6 @@ class DepartmentMaster:
         v = self._valid(fiscal_year).dropna(subset=["section"])
         return set(zip(v["department"], v["section"], strict=True))
 
-    def owners(self, section: str, fiscal_year: int) -> list[str]:
-        return sorted(d for d, s in self.pairs(fiscal_year) if s == section)
-
     def closest(self, name: str, fiscal_year: int, *, section: bool) -> str | None:
         names = self.sections(fiscal_year) if section else self.departments(fiscal_year)
         match = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.5)

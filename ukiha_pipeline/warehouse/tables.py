@@ -269,15 +269,6 @@ def pair_departments(
     return tuple(dict.fromkeys(pairs))
 
 
-def quarantine_frame(
-    result: ValidationResult, *, run_id: str, recorded_at: datetime
-) -> pd.DataFrame:
-    """One row per record kept out of the fact tables, with its raw text and reasons."""
-    return table_frame(
-        "quarantine", quarantine_rows(result, run_id=run_id, recorded_at=recorded_at)
-    )
-
-
 def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datetime) -> Rows:
     sheet = result.sheet
     if sheet is None:
@@ -316,15 +307,6 @@ def _raw(sheet: ParsedSheet, record: str) -> str:
         rows = sorted({k.row, k.baseline_row, k.target_row, k.latest_row})
         return "\n".join(sheet.grid.raw_text(r) for r in rows)
     return sheet.grid.raw_text(int(num))
-
-
-def failures_frame(
-    result: ValidationResult, *, run_id: str, recorded_at: datetime, municipality: str | None
-) -> pd.DataFrame:
-    return table_frame(
-        "validation_failures",
-        failures_rows(result, run_id=run_id, recorded_at=recorded_at, municipality=municipality),
-    )
 
 
 def failures_rows(
