@@ -249,8 +249,14 @@ def _load_step(
             )
             continue
         held = current.get(result.sha256)
-        # current, and not superseded by a sheet loaded before it in this step
-        if held is not None and (held[0], held[1]) not in keys:
+        # current for this sheet's (municipality, year) (content loaded under another year,
+        # as when --fiscal-year corrects a header copied from last year, moves), and not
+        # superseded by a sheet loaded before it in this step
+        if (
+            held is not None
+            and (held[0], held[1]) == (sheet.municipality, sheet.fiscal_year)
+            and (held[0], held[1]) not in keys
+        ):
             outcomes.append(
                 LoadOutcome(
                     result.source_file,
@@ -304,6 +310,31 @@ def _load_step(
             )
         )
 
+    sha = TABLE_COLUMNS["sheets"].index("source_sha256")
+    loaded_shas = [r[sha] for r in rows["sheets"]]
+    # the same content current under another (municipality, year): it moves here, and what
+    # it put there goes (that year keeps its earlier versions in `sheets`, superseded)
+    moved: list[tuple[str, int]] = (
+        [
+            (m, fy)
+            for m, fy in con.execute(
+                "SELECT DISTINCT municipality, fiscal_year FROM sheets "
+                "WHERE status = 'current' AND list_contains(?, source_sha256)",
+                [loaded_shas],
+            ).fetchall()
+            if (m, fy) not in keys
+        ]
+        if loaded_shas
+        else []
+    )
+    if moved:
+        con.register("_moved", pd.DataFrame(moved, columns=["municipality", "fiscal_year"]))
+        for table in (*FACT_TABLES, "quarantine"):
+            con.execute(
+                f"DELETE FROM {table} USING _moved k "
+                f"WHERE {table}.municipality = k.municipality AND {table}.fiscal_year = k.fiscal_year"
+            )
+        con.unregister("_moved")
     if keys:
         con.register("_keys", pd.DataFrame(keys, columns=["municipality", "fiscal_year"]))
     replaced = (
@@ -324,8 +355,7 @@ def _load_step(
             "UPDATE sheets SET status = 'superseded' FROM _keys k "
             "WHERE sheets.municipality = k.municipality AND sheets.fiscal_year = k.fiscal_year"
         )
-        sha = TABLE_COLUMNS["sheets"].index("source_sha256")
-        con.register("_loaded", pd.DataFrame({"sha": [r[sha] for r in rows["sheets"]]}))
+        con.register("_loaded", pd.DataFrame({"sha": loaded_shas}))
         con.execute("DELETE FROM sheets WHERE source_sha256 IN (SELECT sha FROM _loaded)")
         con.unregister("_loaded")
         _insert(con, "sheets", table_frame("sheets", rows["sheets"]))
@@ -334,7 +364,7 @@ def _load_step(
     if keys:
         rekey_municipalities(
             con,
-            [m for m, _ in keys],
+            [m for m, _ in keys + moved],
             ctx,
             run_now=now,
             insert=_insert,
