@@ -50,7 +50,7 @@ from prefect.utilities.annotations import quote
 from flows import error_logs
 from flows.task_runners import default_task_runner, validation_slots
 from ukiha_pipeline.errors import UkihaError, WarehouseError
-from ukiha_pipeline.ingest import discover, new_run_id, summary_line
+from ukiha_pipeline.ingest import discover, new_run_id, same_year_notes, summary_line
 from ukiha_pipeline.notify import send_notifications
 from ukiha_pipeline.runs import (
     RunSummary,
@@ -418,6 +418,16 @@ def annual_ingest(
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
+    # files of this run that claim one year: the last replaced the others (flip-flopping
+    # from run to run when both stay in the folder)
+    same_year = same_year_notes(
+        (o.source_file, o.municipality, o.fiscal_year)
+        for o in outcomes
+        if o.status in ("loaded", "unchanged")
+    )
+    for note in same_year:
+        logger.warning(note)
+    notes += same_year
     reports_error = None if stopped else render_step(target, ctx)
     summary = RunSummary(run_id, flow_run_id, tuple(outcomes), reports_error, tuple(notes))
     publish_summary(summary)

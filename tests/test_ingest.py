@@ -59,3 +59,22 @@ def test_a_file_given_by_name_is_taken_as_is_and_a_missing_one_is_a_usage_error(
     assert discover([odd]).skipped == []
     with pytest.raises(UsageError):
         discover([tmp_path / "missing.txt"])
+
+
+def test_same_year_notes_name_the_files_that_claim_one_year() -> None:
+    from ukiha_pipeline.ingest import same_year_notes
+
+    notes = same_year_notes(
+        [
+            ("R3.txt", "うきは市", 2021),
+            ("R4.txt", "うきは市", 2021),  # a header copied from last year
+            ("R4_みやま市.txt", "みやま市", 2021),
+            ("empty.txt", None, None),  # fatal: no year
+            ("R5.txt", "うきは市", 2023),
+        ]
+    )
+    assert notes == [
+        "R3.txt と R4.txt は同じ 2021年度（令和3年度）・うきは市 のシートです。"
+        "取り込むと最後の R4.txt がほかを置き換えます。"
+        "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
+    ]

@@ -103,7 +103,7 @@ def validate(
     # pandera imports hypothesis (data synthesis, unused here: ~0.1 s) whenever it is
     # installed, partly while validating: keep it out of the steward's edit-and-check loop.
     with hidden("hypothesis"):
-        from ukiha_pipeline.ingest import discover
+        from ukiha_pipeline.ingest import discover, same_year_notes
         from ukiha_pipeline.validation import load_context, validate_path
 
         settings = _settings(None)
@@ -115,6 +115,7 @@ def validate(
         sheets = found.sheets
         if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
             raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
+        read: list[tuple[str, str | None, int | None]] = []
         for path in sheets:
             result = validate_path(
                 path,
@@ -125,11 +126,15 @@ def validate(
                 lang=lang.value,
             )
             worst = max(worst, result.exit_code)
+            if result.sheet is not None:
+                read.append((str(path), result.sheet.municipality, result.sheet.fiscal_year))
             if output is OutputFormat.json:
                 for f in result.failures:
                     typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
                 continue
             _echo_text(result, lang.value)
+        for note in same_year_notes(read):
+            typer.echo(f"note: {note}", err=True)
         if annotate is not None:  # exactly one sheet: `result` is its result
             from ukiha_pipeline.annotate import annotate_path
 

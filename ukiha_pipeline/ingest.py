@@ -79,6 +79,24 @@ def _held(entries: list[tuple[Path, str]]) -> str:
     return f" (あるのは {names}{' など' if len(entries) > 5 else ''})"
 
 
+def same_year_notes(sheets: Iterable[tuple[str, str | None, int | None]]) -> list[str]:
+    """A note per (municipality, fiscal year) that several files of one run claim, from
+    (source file, municipality, fiscal year) in the order they are loaded: the last replaces
+    the others (the warehouse keeps one current sheet a year), which is usually a year's
+    header copied from last year's sheet."""
+    files: dict[tuple[str, int], list[str]] = {}
+    for source, municipality, fiscal_year in sheets:
+        if municipality is not None and fiscal_year is not None:
+            files.setdefault((municipality, fiscal_year), []).append(source)
+    return [
+        f"{' と '.join(names)} は同じ {fiscal_year_label(fy)}・{m} のシートです。"
+        f"取り込むと最後の {names[-1]} がほかを置き換えます。"
+        "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
+        for (m, fy), names in files.items()
+        if len(names) > 1
+    ]
+
+
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,18 @@ def test_validate_a_folder_notes_the_files_it_does_not_read(tmp_path: Path, r3_s
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 3  # R3's three warnings, as JSON lines
     assert f"note: {tmp_path / 'R4.csv'}: 読みません (拡張子 .csv" in proc.stderr
+
+
+def test_validate_a_folder_notes_two_sheets_of_one_year(tmp_path: Path, r3_sheet: Path) -> None:
+    shutil.copy(r3_sheet, tmp_path / "R3.txt")
+    shutil.copy(r3_sheet, tmp_path / "R4.txt")  # next year's, its header not updated
+    proc = ukiha("validate", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines() == [
+        f"note: {tmp_path / 'R3.txt'} と {tmp_path / 'R4.txt'} は同じ 2021年度（令和3年度）・"
+        f"うきは市 のシートです。取り込むと最後の {tmp_path / 'R4.txt'} がほかを置き換えます。"
+        "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
+    ]
 
 
 def test_validate_a_folder_without_sheets_exits_2_naming_it(tmp_path: Path) -> None:

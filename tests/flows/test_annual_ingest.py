@@ -106,6 +106,27 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     assert "check_unchanged_batch" in names and "render_reports" in names
     assert not names & {"validate_batch", "load_batch", "publish_batch_artifacts"}
 
+    # next year's sheet with this year's header (R3年度事業化) copied: it replaces FY2021, and
+    # the run says so (left in the folder, the two would replace each other run after run)
+    next_year = raw / "R4_header_not_updated.txt"
+    next_year.write_text(
+        r3_sheet.read_text(encoding="utf-8").replace("\t○\t", "\t〇\t", 1), encoding="utf-8"
+    )
+    state = annual_ingest(
+        paths=[str(raw / r3_sheet.name), str(next_year)],
+        warehouse=str(warehouse),
+        return_state=True,
+    )
+    assert [o["status"] for o in state.result()] == ["unchanged", "loaded"]
+    with get_client(sync_client=True) as client:
+        [summary] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY]))
+        )
+    assert (
+        f"- {raw / r3_sheet.name} と {next_year} は同じ 2021年度（令和3年度）・うきは市 のシートです。"
+        f"取り込むと最後の {next_year} がほかを置き換えます。"
+    ) in str(summary.data)
+
 
 def test_artifact_keys_are_prefect_safe_and_stable() -> None:
     key = artifact_key("data/raw/うきは_R3 シート.txt")

@@ -149,7 +149,7 @@ def test_mutated_sheet_is_handled_and_nothing_is_lost(
 
     sheet = result.sheet
     read = {f"project:{p.row}" for p in sheet.projects}
-    read |= {f"record:{i.row}" for i in sheet.issues if i.entity == "project"}
+    read |= {i.record for i in sheet.issues if i.entity == "project"}  # (or its project)
     rows = build_rows(result, ctx, run_id="fuzz", recorded_at=datetime.now(UTC)).rows
     loaded = len(rows["projects"])
     entity = TABLE_COLUMNS["quarantine"].index("entity")

@@ -54,7 +54,10 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
         (12, "kpi_value_not_numeric", E),  # 集計中 (measure latest)
         (18, "kpi_value_not_numeric", E),  # － (measure baseline, KPI name layout)
     ],
-    "kpi_unit_mismatch.txt": [(12, "kpi_unit_mismatch", W)],  # line 18: 93名→100人, 95名 is fine
+    "kpi_unit_mismatch.txt": [(12, "kpi_unit_mismatch", W)],
+    "kpi_unit_missing.txt": [
+        (12, "kpi_unit_mismatch", W)
+    ],  # 179人→230人, latest 207  # line 18: 93名→100人, 95名 is fine
     "duplicate_project.txt": [
         (14, "duplicate_project", W),
         (16, "duplicate_project", W),

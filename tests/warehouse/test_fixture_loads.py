@@ -38,3 +38,19 @@ def test_every_record_is_loaded_or_quarantined_once(name: str, tmp_path: Path) -
     assert sorted(facts) == sorted(v for r, v in records.items() if r not in result.quarantined)
     assert not kept_out & set(facts)
     assert n_quarantined == (len(result.quarantined),)
+
+
+def test_a_value_without_the_unit_of_the_others_has_no_progress(tmp_path: Path) -> None:
+    """`179人→230人`, latest `207`: the view used to ignore the missing unit and compute
+    progress as if it were 人 (and a latest 0.9 for 81%→95% as -5.7)."""
+    ctx = load_context()
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        for name in ("valid_excerpt.txt", "kpi_unit_missing.txt"):
+            load_result(
+                con, validate_path(FIXTURES / name, ctx, fiscal_year=2021), ctx, run_id=name
+            )
+            got = con.execute(
+                "SELECT latest_value, round(progress, 3) FROM v_kpi_progress "
+                "WHERE name = '新規就農者数'"
+            ).fetchall()
+            assert got == ([(207.0, 0.549)] if name == "valid_excerpt.txt" else [(207.0, None)])

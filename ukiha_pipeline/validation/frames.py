@@ -55,6 +55,10 @@ class KpiValues:
     raw_years: dict[str, str]
 
 
+#: How a value without a unit is named among the units of a kpi_unit_mismatch (`人 / 単位なし`).
+UNITLESS = "単位なし"
+
+
 def kpi_values(k: KpiRec) -> KpiValues:
     if k.level == "policy":
         return KpiValues(
@@ -237,11 +241,14 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
             bad.add(record)
         v = kpi_values(k)
         units = set()
+        unitless = False  # a number without a unit: a mismatch when the others have one
         for which in ("baseline", "target", "latest"):
             raw = v.raw[which]
             q = parse_quantity(raw) if raw else None
             if q is not None and q.unit:
                 units.add(q.unit)
+            elif q is not None:
+                unitless = True
             if not misshapen:
                 row = v.rows[which]
                 value = q.value if q else None
@@ -249,6 +256,8 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
                     (record, row, pos[row].line, fy, which, raw, value, v.cols[which], sheet_no)
                 )
         col = 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0)
+        if unitless and units:
+            units.add(UNITLESS)
         units_text = " / ".join(sorted(units))
         kpis.append(
             (

@@ -186,7 +186,9 @@ VIEWS: dict[str, str] = {
             -- (5→0, latest 2: 0.6); not computed when the values are in different units
             CASE WHEN target_value IS NOT NULL AND baseline_value IS NOT NULL
                       AND latest_value IS NOT NULL AND target_value <> baseline_value
-                      AND len(list_distinct([baseline_unit, target_unit, latest_unit])) <= 1
+                      -- (a value without a unit among values with one is a mismatch too)
+                      AND len(list_distinct([coalesce(baseline_unit, ''), coalesce(target_unit, ''),
+                                             coalesce(latest_unit, '')])) = 1
                  THEN (latest_value - baseline_value) / (target_value - baseline_value)
             END AS progress,
             -- share of the strategy period elapsed at the latest value's as-of year; a value
