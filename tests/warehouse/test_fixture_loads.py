@@ -54,3 +54,22 @@ def test_a_value_without_the_unit_of_the_others_has_no_progress(tmp_path: Path) 
                 "WHERE name = '新規就農者数'"
             ).fetchall()
             assert got == ([(207.0, 0.549)] if name == "valid_excerpt.txt" else [(207.0, None)])
+
+
+def test_a_replaced_version_keeps_its_quarantine_rows(tmp_path: Path) -> None:
+    """A year's new version used to delete the old one's quarantine rows (while `sheets` still
+    counted them): bad rows are quarantined, never dropped."""
+    ctx = load_context()
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        for name in ("rating_invalid.txt", "valid_excerpt.txt", "rating_invalid.txt"):
+            load_result(con, validate_path(FIXTURES / name, ctx), ctx, run_id=name)
+            per_version = con.execute(
+                "SELECT s.source_file, s.status, s.n_quarantined, count(q.line) FROM sheets s "
+                "LEFT JOIN quarantine q USING (source_sha256) GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            assert all(n == rows for _, _, n, rows in per_version), per_version
+        # the bad version again: current again, its two rows once each (not twice)
+        assert [(Path(f).name, status, n) for f, status, n, _ in per_version] == [
+            ("rating_invalid.txt", "current", 2),
+            ("valid_excerpt.txt", "superseded", 0),
+        ]

@@ -329,7 +329,7 @@ def _load_step(
     )
     if moved:
         con.register("_moved", pd.DataFrame(moved, columns=["municipality", "fiscal_year"]))
-        for table in (*FACT_TABLES, "quarantine"):
+        for table in FACT_TABLES:
             con.execute(
                 f"DELETE FROM {table} USING _moved k "
                 f"WHERE {table}.municipality = k.municipality AND {table}.fiscal_year = k.fiscal_year"
@@ -344,8 +344,10 @@ def _load_step(
         if keys:
             con.execute(f"DELETE FROM {table}" + replaced.format(t=table))
         _insert(con, table, table_frame(table, rows[table]))
-    if keys:
-        con.execute("DELETE FROM quarantine" + replaced.format(t="quarantine"))
+    # quarantine keeps every version's rows (nothing is dropped when a year is replaced);
+    # content loaded again replaces its own
+    if loaded_shas:
+        con.execute("DELETE FROM quarantine WHERE list_contains(?, source_sha256)", [loaded_shas])
     _insert(con, "quarantine", table_frame("quarantine", rows["quarantine"]))
     _insert(
         con, "validation_failures", table_frame("validation_failures", rows["validation_failures"])

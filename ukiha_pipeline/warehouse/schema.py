@@ -283,7 +283,10 @@ COMMENTS: dict[str, str] = {
     "kpis": "KPI (重要業績評価指標) — policy and measure KPIs: baseline, target, latest value",
     "kpi_departments": "KPIの担当課・係 — departments and sections of each measure KPI",
     "validation_failures": "検証結果 — every failure of every run (history, never replaced)",
-    "quarantine": "隔離行 — rows kept out of the fact tables by an error, raw, per sheet",
+    "quarantine": (
+        "隔離行 — rows kept out of the fact tables by an error, raw, of every sheet version "
+        "loaded (the current one's: join sheets on source_sha256 with status = 'current')"
+    ),
     "v_kpi_progress": "KPI進捗 — each KPI's progress from baseline to target and whether on track",
     "v_rating_summary": "進捗状況の集計 — projects per rating, per basic policy and fiscal year",
     "v_project_history": "事業の履歴 — each project's rating per year, with the year before and "
