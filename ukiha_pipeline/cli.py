@@ -324,17 +324,27 @@ def failures(
 ) -> None:
     """Per sheet: failures new, still open and resolved in the latest run against the previous."""
     from ukiha_pipeline.warehouse import open_warehouse
-    from ukiha_pipeline.warehouse.history import failure_history
+    from ukiha_pipeline.warehouse.history import failure_history, fatal_latest
 
     settings = _settings(warehouse)
     with open_warehouse(settings.warehouse, read_only=True) as con:
         history = failure_history(con, fiscal_year=fiscal_year, municipality=municipality)
+        # a fatal file's year is unknown: shown when no year or municipality is asked for
+        fatal = fatal_latest(con) if fiscal_year is None and municipality is None else []
     if output is OutputFormat.json:
+        for run in fatal:
+            typer.echo(json.dumps(run.json_record(), ensure_ascii=False))
         for h in history:
             for rec in h.json_records():
                 typer.echo(json.dumps(rec, ensure_ascii=False))
         return
-    if not history:
+    for run in fatal:
+        typer.echo(
+            f"{run.source_file}: run {run.run_id} ({run.recorded_at:%Y-%m-%d %H:%M %Z}) は致命的 "
+            f"(fatal): 何も読み込まれていません。年度の履歴は前の読み込みのままです。\n"
+            f"  fatal    [{run.check}] {run.message}"
+        )
+    if not history and not fatal:
         only = " ".join(
             f for f in (municipality or "", f"FY{fiscal_year}" if fiscal_year else "") if f
         )

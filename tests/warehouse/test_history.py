@@ -222,3 +222,55 @@ def test_cli_failures_without_a_warehouse_is_one_line_exit_1(tmp_path: Path) -> 
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("ukiha: ")
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_a_file_whose_latest_run_was_fatal_is_shown_first(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """The file saved empty by mistake: its year's history still shows the load before (the
+    fatal run has no year), so `ukiha failures` says first that nothing of it was loaded."""
+    from ukiha_pipeline.warehouse.history import fatal_latest
+
+    sheet = tmp_path / "R3.txt"
+    sheet.write_text(R3.read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as con:
+        load_result(con, validate_path(sheet, ctx), ctx, run_id="run-1", now=T1)
+        sheet.write_bytes(b"")
+        assert load_result(con, validate_path(sheet, ctx), ctx, run_id="run-2", now=T2).status == (
+            "fatal"
+        )
+        [fatal] = fatal_latest(con)
+        assert (fatal.source_file, fatal.run_id, fatal.check) == (
+            str(sheet),
+            "run-2",
+            "unreadable_file",
+        )
+    proc = ukiha("failures", "--warehouse", str(path))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == (
+        f"{sheet}: run run-2 (2024-06-01 09:00 UTC) は致命的 (fatal): 何も読み込まれていません。"
+        "年度の履歴は前の読み込みのままです。"
+    )
+    assert lines[1].startswith("  fatal    [unreadable_file] ")
+    assert lines[2].startswith(f"{CITY} FY2021 {sheet}: run run-1 ")
+    as_json = ukiha("failures", "--warehouse", str(path), "--format", "json")
+    first = json.loads(as_json.stdout.splitlines()[0])
+    assert (first["status"], first["source_file"], first["fiscal_year"]) == (
+        "fatal",
+        str(sheet),
+        None,
+    )
+    # with a year asked for, the fatal file (of no known year) is not shown
+    assert (
+        "致命的" not in ukiha("failures", "--warehouse", str(path), "--fiscal-year", "2021").stdout
+    )
+
+    # fixed and loaded again: no longer fatal
+    lines_r3 = list(RAW)
+    set_rating(lines_r3, 90, "C", "E")
+    sheet.write_text("\n".join(lines_r3), encoding="utf-8")
+    with open_warehouse(path) as con:
+        load_result(con, validate_path(sheet, ctx), ctx, run_id="run-3")
+        assert fatal_latest(con) == []

@@ -9,7 +9,8 @@ When one row has the same check twice (two unknown 課 in one cell), the occurre
 matched in order of value.
 
 Failures of a fatal sheet have no fiscal year (the sheet was not read far enough to know it)
-and are not part of any sheet's history.
+and are not part of any sheet's history; `fatal_latest` lists the files whose latest run was
+fatal, so that the history of their year is not taken for their state.
 """
 
 from __future__ import annotations
@@ -138,6 +139,63 @@ ORDER BY "check", row_key, value NULLS FIRST, worksheet NULLS FIRST, line NULLS 
 """
 
 _Row = tuple[str, str, str, int | None, str | None, str | None, str | None, str, str | None]
+
+
+@dataclass(frozen=True)
+class FatalRun:
+    """A file whose latest run was fatal (nothing of it loaded): until it is loaded again, the
+    history of its year shows an earlier load."""
+
+    source_file: str
+    run_id: str
+    recorded_at: datetime
+    check: str
+    message: str
+
+    def json_record(self) -> dict[str, object]:
+        """In the shape of `SheetFailureHistory.json_records` (year unknown, status fatal)."""
+        return {
+            "municipality": None,
+            "fiscal_year": None,
+            "run_id": self.run_id,
+            "previous_run_id": None,
+            "source_file": self.source_file,
+            "status": "fatal",
+            "check": self.check,
+            "severity": "fatal",
+            "row_key": None,
+            "line": None,
+            "sheet": None,
+            "column": None,
+            "value": None,
+            "message": self.message,
+            "waived": None,
+        }
+
+
+_FATAL_LATEST_SQL = """
+WITH runs AS (
+    SELECT source_file, run_id, max(recorded_at) AS recorded_at,
+           -- (a fatal sheet has one failure, and no line)
+           min("check") FILTER (WHERE severity = 'fatal') AS fatal_check,
+           min(message) FILTER (WHERE severity = 'fatal') AS fatal_message
+    FROM validation_failures
+    GROUP BY ALL
+    UNION ALL
+    SELECT source_file, run_id, ingested_at, NULL, NULL FROM sheets
+)
+SELECT source_file, run_id, recorded_at, fatal_check, fatal_message
+FROM runs
+QUALIFY row_number() OVER (
+    PARTITION BY source_file ORDER BY recorded_at DESC, fatal_check IS NULL DESC
+) = 1 AND fatal_check IS NOT NULL
+ORDER BY source_file
+"""
+
+
+def fatal_latest(con: duckdb.DuckDBPyConnection) -> list[FatalRun]:
+    """Files whose latest recorded run was fatal, by name."""
+    return [FatalRun(*row) for row in con.execute(_FATAL_LATEST_SQL).fetchall()]
 
 
 def failure_history(
