@@ -402,3 +402,16 @@ def test_a_number_used_twice_is_named_with_the_first_use(
     [f] = r.failures
     assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint
     assert r.quarantined == frozenset({quarantined})
+
+
+def test_invisible_characters_around_a_value_are_dropped(tmp_path: Path) -> None:
+    """`A` + U+200B looked like A in the message (「A​」は A/B/C/D/E のどれでもありません)."""
+    zwsp, joiner = "\u200b", "\u2060"
+    lines = (FIXTURES / "valid_excerpt.txt").read_text(encoding="utf-8").split("\n")
+    cells = lines[13].split("\t")  # line 14: 農林振興課, rating A
+    cells[1], cells[6] = cells[1] + zwsp, joiner + cells[6] + zwsp
+    lines[13] = "\t".join(cells)
+    (tmp_path / "invisible.txt").write_text("\n".join(lines), encoding="utf-8")
+    r = validate_path(tmp_path / "invisible.txt", _context())
+    assert r.failures == ()
+    assert r.sheet is not None and normalize_rating(r.sheet.projects[1].cells[6]) == "A"

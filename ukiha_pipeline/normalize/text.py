@@ -27,11 +27,16 @@ _SPACES = re.compile(r"[\s\u3000]+")
 _NAME_SEPARATORS = re.compile(r"[\s\u3000、,，]+")
 
 
-_CELL_SPACE = " \t\r\n\u3000\ufeff"
+#: Invisible characters pasted in with text (zero-width space, non-joiner, joiner, word
+#: joiner, BOM): `A` followed by one looks like A and is not.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_CELL_SPACE = " \t\r\n\u3000" + _INVISIBLE
+_NO_INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE))
 
 
 def clean_cell(text: str | None) -> str:
-    """Strip stray spaces (ASCII and U+3000) at both ends; keep the text otherwise as written."""
+    """Strip stray spaces (ASCII and U+3000) and invisible characters at both ends; keep the
+    text otherwise as written."""
     if text is None:
         return ""
     return text.strip(_CELL_SPACE)
@@ -44,8 +49,9 @@ def clean_cells(cells: Iterable[str | None]) -> list[str]:
 
 @lru_cache(maxsize=1 << 16)  # sheets repeat the same names and values: a hit is ~10x cheaper
 def nfkc(text: str) -> str:
-    """NFKC plus folding of inner whitespace runs to one space. Only for values, never labels."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    """NFKC plus folding of inner whitespace runs to one space, invisible characters dropped.
+    Only for values, never labels."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text.translate(_NO_INVISIBLE))).strip()
 
 
 def normalize_flag(text: str) -> str:
