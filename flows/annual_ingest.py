@@ -414,6 +414,10 @@ def annual_ingest(
         stopped = stopped or done.stop
         if done.results:
             publish_batch_artifacts(as_is(done.results))
+        for result in done.results:  # what a sheet's steward should know that is no failure
+            for note in result.notes:
+                logger.warning("%s: %s", result.source_file, note)
+                notes.append(f"{result.source_file}: {note}")
         for outcome in done.outcomes:
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))

@@ -109,8 +109,9 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     # next year's sheet with this year's header (R3年度事業化) copied: it replaces FY2021, and
     # the run says so (left in the folder, the two would replace each other run after run)
     next_year = raw / "R4_header_not_updated.txt"
-    next_year.write_text(
-        r3_sheet.read_text(encoding="utf-8").replace("\t○\t", "\t〇\t", 1), encoding="utf-8"
+    next_year.write_text(  # only the second of its table headers was updated
+        r3_sheet.read_text(encoding="utf-8").replace("R3年度 事業化", "R4年度 事業化", 1),
+        encoding="utf-8",
     )
     state = annual_ingest(
         paths=[str(raw / r3_sheet.name), str(next_year)],
@@ -125,6 +126,9 @@ def test_annual_ingest_loads_r3_and_writes_reports(
     assert (
         f"- {raw / r3_sheet.name} と {next_year} は同じ 2021年度（令和3年度）・うきは市 のシートです。"
         f"取り込むと最後の {next_year} がほかを置き換えます。"
+    ) in str(summary.data)
+    assert (  # the sheet's own note: the header that was updated
+        f"- {next_year}: 50行: 事業一覧の見出しが 2022年度（令和4年度） です。"
     ) in str(summary.data)
 
 

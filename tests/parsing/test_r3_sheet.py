@@ -115,6 +115,31 @@ def test_no_year_in_header_is_fatal_unless_given(tmp_path: Path) -> None:
 
 def test_no_structural_issues(sheet: ParsedSheet) -> None:
     assert sheet.issues == ()
+    assert sheet.notes == ()
+
+
+def test_what_the_steward_should_know_is_a_note(tmp_path: Path) -> None:
+    """Nothing fails, but the year or a KPI may not be what the steward thinks."""
+    header = cells(50)
+    assert header[4] == "R3年度 事業化"
+    other_year = write_variant(
+        tmp_path, {50: "\t".join([*header[:4], "R4年度 事業化", *header[5:]])}
+    )
+    assert parse_grid(read_grid(other_year)).notes == (
+        "50行: 事業一覧の見出しが 2022年度（令和4年度） です。最初の見出し (34行 の "
+        "2021年度（令和3年度）) と違います。2021年度（令和3年度） として読みます。",
+    )
+    assert parse_grid(read_grid(R3), fiscal_year=2022).notes == (
+        "事業一覧の見出しは 34行 の 2021年度（令和3年度） ですが、指定された年度 (--fiscal-year) の "
+        "2022年度（令和4年度） として読みます。",
+    )
+    assert cells(36)[:2] == ["KPI", "新規就農者数"]
+    lines = list(RAW)
+    del lines[35]
+    (tmp_path / "no_kpi.txt").write_text("\n".join(lines), encoding="utf-8")
+    assert parse_grid(read_grid(tmp_path / "no_kpi.txt")).notes == (
+        "35行: 施策 1-1 に KPI の行がありません。",
+    )
 
 
 # --- policies and the table of contents ---------------------------------------------------

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TypedDict
 
 from ukiha_pipeline.errors import SheetFatal
-from ukiha_pipeline.normalize.eras import era_to_gregorian
+from ukiha_pipeline.normalize.eras import era_to_gregorian, fiscal_year_label
 from ukiha_pipeline.normalize.text import clean_cell
 from ukiha_pipeline.parsing.model import (
     PROJECT_WIDTH,
@@ -211,6 +211,7 @@ def parse_grid(
     found_municipality: str | None = None
     detected_fy: int | None = None
     fy_row: int | None = None
+    other_years: dict[int, int] = {}  # a table header naming another year: its first row
     saw_header = False
 
     for i, raw in enumerate(grid.rows):
@@ -262,6 +263,8 @@ def parse_grid(
             fy = fiscal_year_from_header(cells[4]) if len(cells) > 4 else None
             if fy is not None and detected_fy is None:
                 detected_fy, fy_row = fy, i
+            elif fy is not None and fy != detected_fy and fy not in other_years:
+                other_years[fy] = i
             continue
 
         if not st.in_table:
@@ -280,6 +283,8 @@ def parse_grid(
             source_file=grid.source_file,
         )
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
+    notes += _year_notes(grid, detected_fy, fy_row, other_years, fiscal_year)
+    notes += _measures_without_kpi(grid, st)
     if fy_final is None:
         raise SheetFatal(
             "fiscal_year_missing",
@@ -301,6 +306,46 @@ def parse_grid(
         issues=tuple(st.issues),
         notes=tuple(notes),
     )
+
+
+def _year_notes(
+    grid: Grid,
+    detected: int | None,
+    detected_row: int | None,
+    other_years: dict[int, int],
+    given: int | None,
+) -> list[str]:
+    """The sheet's table headers name more than one year, or the year given is not theirs:
+    the year is taken from the first header (or the one given), and the steward is told."""
+    if detected is None or detected_row is None:
+        return []
+    first = f"{_where(grid, detected_row)} の {fiscal_year_label(detected)}"
+    notes = [
+        f"{_where(grid, row)}: 事業一覧の見出しが {fiscal_year_label(fy)} です。最初の見出し "
+        f"({first}) と違います。{fiscal_year_label(given or detected)} として読みます。"
+        for fy, row in other_years.items()
+    ]
+    if given is not None and given != detected:
+        notes.append(
+            f"事業一覧の見出しは {first} ですが、指定された年度 (--fiscal-year) の "
+            f"{fiscal_year_label(given)} として読みます。"
+        )
+    return notes
+
+
+def _measures_without_kpi(grid: Grid, st: _State) -> list[str]:
+    """A measure with no KPI row (each has one in the strategy): a deleted line, likely."""
+    with_kpi = {(k.policy_no, k.measure_no) for k in st.kpis if k.level == "measure"}
+    seen: set[tuple[int, int]] = set()
+    notes = []
+    for m in st.measures:
+        number = (m.policy_no, m.measure_no)
+        if number not in with_kpi and number not in seen:
+            notes.append(
+                f"{_where(grid, m.row)}: 施策 {m.policy_no}-{m.measure_no} に KPI の行がありません。"
+            )
+        seen.add(number)
+    return notes
 
 
 def _policy_heading(
