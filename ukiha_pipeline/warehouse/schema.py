@@ -315,7 +315,7 @@ _GLOSSARY: dict[str, str] = {
     "source_sha256": "ファイルのハッシュ — SHA-256 of the sheet file's bytes",
     "run_id": "実行ID — id of the ingest run that wrote the row",
     "recorded_at": "記録日時 — when the row was written (UTC)",
-    "entity": "対象 — what the row is: policy, measure, project, kpi, sheet or row",
+    "entity": "対象 — what the row is: policy, measure, project, kpi, kpi_value (one of a KPI's values), sheet or row",
     "department": "課 — department, as written in the sheet",
     "section": "係 — section of that department (NULL: the department was named without one)",
     "rating": "進捗状況 — progress rating A 順調, B 概ね順調, C やや遅れ, D 遅れ, "
