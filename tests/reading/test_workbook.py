@@ -527,3 +527,27 @@ def test_tables_keep_their_shape(loaded: dict[str, Loaded]) -> None:
         t = loaded[form].tables
         assert (len(t["policies"]), len(t["measures"]), len(t["submeasures"])) == (4, 13, 44)
         assert (len(t["projects"]), len(t["kpis"])) == (99, 17)
+
+
+def test_a_cell_merged_down_several_rows_is_named_in_a_note(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """One 課 merged over four project rows reads on the first only, as the text export
+    writes it: the three below are 「課」が空です, and the note says why. The workbook's own
+    merges (a measure line across A:G, a sub-measure label down column A) give no note."""
+    path = write_r3_workbook(tmp_path / "m.xlsx", ONE)
+    assert validate_path(path, ctx).notes == ()
+    wb = openpyxl.load_workbook(path)
+    ws = wb["PDCAシート"]
+    assert [ws[f"B{r}"].value for r in (40, 41, 42)] == ["農林振興課"] * 3
+    ws.merge_cells("B40:B42")
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [(f.check, f.cell) for f in result.failures if f.severity == "error"] == [
+        ("missing_required", "PDCAシート!B41"),
+        ("missing_required", "PDCAシート!B42"),
+    ]
+    assert result.notes == (
+        "結合されたセルがあります: PDCAシート!B40:B42。値は左上のセルにだけあり、ほかのセルは"
+        "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。",
+    )

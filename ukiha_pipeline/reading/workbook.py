@@ -19,7 +19,9 @@ What a cell reads as (the text the same cell would have in the text export):
 - dates as `2021-04-01` (with ` 13:30:00` when there is a time), booleans `TRUE`/`FALSE`,
   error values as shown (`#DIV/0!`);
 - merged cells: the value belongs to the first (top-left) cell, the others read empty,
-  exactly as the text export writes them;
+  exactly as the text export writes them, and a note names a range merged down several rows
+  of columns B-G (a steward who merged one 課 over six rows sees it on all six, and would not
+  understand 「課」が空です);
 - formulas: the value Excel saved with the file. A formula saved *without* a value (written
   by a program that does not calculate, or saved with manual calculation) reads as its
   formula text, `=SUM(B2:B4)`, and a note names the cell. Reading it as empty would hide
@@ -257,6 +259,27 @@ def _formulas_without_value(xml: bytes) -> dict[tuple[int, int], str]:
     return found
 
 
+_MERGED = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?ref=\"([A-Z]+[0-9]+:[A-Z]+[0-9]+)\""
+)
+
+
+def _merged_down_table_cells(xml: bytes) -> list[str]:
+    """The worksheet's merged ranges (openpyxl's read-only reader does not give them) that
+    run down several rows over columns B-G, where each project row needs its own 課, 係,
+    事業内容, flag, action and rating: a steward who merged one 課 over six rows sees it on
+    all six. (A measure line merged across A:G, or a sub-measure label down column A, whose
+    other cells are empty anyway, is left alone.)"""
+    from openpyxl.utils.cell import range_boundaries
+
+    found = []
+    for ref in (m.decode() for m in _MERGED.findall(xml)):
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        if max_row > min_row and max_col >= 2 and min_col <= 7:
+            found.append(ref)
+    return found
+
+
 # --- the reader ---------------------------------------------------------------------------
 
 
@@ -373,12 +396,15 @@ def _read_visible(
     from openpyxl.utils.cell import get_column_letter
 
     uncached: list[str] = []
+    merged: list[str] = []
     for ws in wb.worksheets:
         if ws.sheet_state != "visible":
             notes.append(f"非表示のワークシート「{ws.title}」は読み飛ばしました。")
             continue
         member = getattr(ws, "_worksheet_path", None)
-        pending = _formulas_without_value(archive.read(member)) if member else {}
+        xml = archive.read(member) if member else b""
+        pending = _formulas_without_value(xml) if xml else {}
+        merged += [f"{ws.title}!{ref}" for ref in _merged_down_table_cells(xml)]
         ws.reset_dimensions()  # the stored size may be wrong: read every cell there is
         sheet_rows: list[tuple[str, ...]] = []
         for r, row in enumerate(ws.iter_rows(), start=1):
@@ -399,6 +425,13 @@ def _read_visible(
             sheet_rows.pop()  # styled but empty rows at the end
         rows.extend(sheet_rows)
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
+    if merged:
+        shown = "、".join(merged[:MAX_LISTED])
+        more = f" ほか {len(merged) - MAX_LISTED} 個" if len(merged) > MAX_LISTED else ""
+        notes.append(
+            f"結合されたセルがあります: {shown}{more}。値は左上のセルにだけあり、ほかのセルは"
+            "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。"
+        )
     if uncached:
         shown = "、".join(uncached[:MAX_LISTED])
         more = f" ほか {len(uncached) - MAX_LISTED} 個" if len(uncached) > MAX_LISTED else ""
