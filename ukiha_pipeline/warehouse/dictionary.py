@@ -52,11 +52,13 @@ FROM v_rating_transitions
 ORDER BY ALL""",
     ),
     (
-        "One KPI across the years, with the as-of year of each value (KPI の推移)",
-        """SELECT fiscal_year, latest_value, unit, latest_year, latest_year_kind,
+        "One KPI across the years, with the as-of year of each value (KPI の推移): by its "
+        "kpi_key, which follows it when it is renamed (its name in any year finds the key)",
+        """SELECT fiscal_year, name, latest_value, unit, latest_year, latest_year_kind,
        round(progress, 2) AS progress, on_track, latest_is_stale
 FROM v_kpi_progress
-WHERE municipality = 'うきは市' AND name = '保育所入所待機児童数'
+WHERE municipality = 'うきは市' AND kpi_key IN (
+    SELECT kpi_key FROM kpis WHERE municipality = 'うきは市' AND name = '保育所入所待機児童数')
 ORDER BY fiscal_year""",
     ),
     (
