@@ -37,21 +37,27 @@ WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB w
 FISCAL_YEARS = range(1989, 2101)
 
 
-def _fiscal_year(value: int | None) -> int | None:
-    """A Gregorian fiscal year, or a usage error that says how to write one (an era number
-    such as 3 for 令和3年度 would otherwise check the sheet against no year's departments)."""
-    if value is not None and value not in FISCAL_YEARS:
+def _fiscal_year(value: str) -> int:
+    """A Gregorian fiscal year (2021), or one written as on a sheet (R3, 令和3年度, H30, 平成元);
+    anything else is a usage error that says how to write one (an era number alone, 3 for
+    令和3年度, would otherwise check the sheet against no year's departments)."""
+    from ukiha_pipeline.normalize.eras import parse_fiscal_year
+
+    year = parse_fiscal_year(value)
+    if year is None or year not in FISCAL_YEARS:
         raise typer.BadParameter(
-            f"{value}: 西暦の年度で指定してください (例: 令和3年度 → 2021、"
-            f"{FISCAL_YEARS.start}〜{FISCAL_YEARS.stop - 1})。"
+            f"{value}: 年度は 2021 か R3 (令和3年度) のように指定してください "
+            f"({FISCAL_YEARS.start}〜{FISCAL_YEARS.stop - 1})。"
         )
-    return value
+    return year
 
 
 FiscalYearOpt = Annotated[
     int | None,
     typer.Option(
-        "--fiscal-year", help="fiscal year (Gregorian), overrides detection", callback=_fiscal_year
+        "--fiscal-year",
+        help="fiscal year (2021, or R3 / 令和3年度), overrides detection",
+        parser=_fiscal_year,
     ),
 ]
 
@@ -312,7 +318,9 @@ def export(
 def failures(
     fiscal_year: Annotated[
         int | None,
-        typer.Option("--fiscal-year", help="only this fiscal year", callback=_fiscal_year),
+        typer.Option(
+            "--fiscal-year", help="only this fiscal year (2021, or R3)", parser=_fiscal_year
+        ),
     ] = None,
     municipality: Annotated[
         str | None, typer.Option("--municipality", help="only this municipality")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -113,10 +114,19 @@ def test_an_era_number_for_fiscal_year_is_a_usage_error_that_shows_the_gregorian
     errors. Now it is refused at once with how to write it."""
     proc = ukiha(command, str(r3_sheet), "--fiscal-year", "3")
     assert proc.returncode == 2
-    assert "西暦の年度で指定してください" in proc.stderr and "2021" in proc.stderr
+    said = re.sub(r"[\s│╭╮╰╯─]+", "", proc.stderr)  # click's box may wrap the line
+    assert "3:年度は2021かR3(令和3年度)のように指定してください" in said
     assert "Traceback" not in proc.stdout + proc.stderr
     if command == "validate":
         assert ukiha(command, str(r3_sheet), "--fiscal-year", "2021").returncode == 0
+
+
+@pytest.mark.parametrize("written", ["2022", "R4", "令和4年度", "Ｒ４"])
+def test_fiscal_year_as_a_steward_writes_it(r3_sheet: Path, written: str) -> None:
+    """`--fiscal-year R3` was refused in English (Input should be a valid integer)."""
+    proc = ukiha("validate", str(r3_sheet), "--fiscal-year", written, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert {json.loads(line)["fiscal_year"] for line in proc.stdout.splitlines()} == {2022}
 
 
 def test_validate_a_folder_notes_the_files_it_does_not_read(tmp_path: Path, r3_sheet: Path) -> None:

@@ -41,6 +41,21 @@ def era_to_gregorian(era: str, number: str) -> int:
     return ERA_OFFSETS[era] + n
 
 
+_FISCAL_YEAR = re.compile(rf"^(?:{_ERA}\s*{_NUM}|(\d{{4}}))\s*(?:年度)?$")
+
+
+def parse_fiscal_year(text: str) -> int | None:
+    """A fiscal year as a person writes it: `2021`, `2021年度`, `R3`, `令和3年度`, `H30`,
+    `平成元年度` (full-width too) → the Gregorian year it starts in; None if it is none."""
+    match = _FISCAL_YEAR.match(
+        nfkc(text).replace(" ", "").upper().replace("令和", "R").replace("平成", "H")
+    )
+    if match is None:
+        return None
+    era, number, gregorian = match.groups()
+    return int(gregorian) if gregorian else era_to_gregorian(era, number)
+
+
 def fiscal_year_label(fiscal_year: int) -> str:
     """`2021` → `2021年度（令和3年度）` (FY2019, begun in 平成31年, is 令和元年度)."""
     for era in ("令和", "平成"):  # the newest era first
