@@ -52,6 +52,19 @@ def _fiscal_year(value: str) -> int:
     return year
 
 
+#: Control characters a sheet or a query result may carry (an ESC sequence in a cell would
+#: drive the steward's terminal): shown as `\x1b`, not sent. Tabs and line ends stay.
+_CONTROLS = str.maketrans(
+    {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x09, 0x0A)}
+)
+
+
+def _say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """typer.echo for text that holds sheet or warehouse text (not for JSON or CSV, which
+    escape or carry it as data)."""
+    typer.echo(text.translate(_CONTROLS), err=err, nl=nl)
+
+
 FiscalYearOpt = Annotated[
     int | None,
     typer.Option(
@@ -117,7 +130,7 @@ def validate(
         worst = 0
         found = discover(paths)
         for note in found.notes():
-            typer.echo(f"note: {note}", err=True)
+            _say(f"note: {note}", err=True)
         sheets = found.sheets
         if annotate is not None and (len(sheets) != 1 or annotate.suffix.lower() != ".xlsx"):
             raise UsageError("--annotate はシート 1 つに、.xlsx のファイル名で指定してください。")
@@ -140,13 +153,11 @@ def validate(
                 continue
             _echo_text(result, lang.value)
         for note in same_year_notes(read):
-            typer.echo(f"note: {note}", err=True)
+            _say(f"note: {note}", err=True)
         if annotate is not None:  # exactly one sheet: `result` is its result
             from ukiha_pipeline.annotate import annotate_path
 
-            typer.echo(
-                f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True
-            )
+            _say(f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True)
         raise typer.Exit(worst)
 
 
@@ -156,26 +167,24 @@ def _echo_text(result: ValidationResult, lang: str = "ja") -> None:
     check, message and fix."""
     from ukiha_pipeline.ingest import read_line, summary_line
 
-    typer.echo(summary_line(result))
+    _say(summary_line(result))
     if result.sheet is not None:
-        typer.echo(f"  {read_line(result.sheet, lang)}")
+        _say(f"  {read_line(result.sheet, lang)}")
     for severity in ("fatal", "error", "warning"):
         group = [f for f in result.failures if f.severity == severity]
         n_waived = sum(1 for f in group if f.waived is not None)
         of_them = f" (waived {n_waived})" if n_waived else ""
         if group:
-            typer.echo(f"  [{severity}] {len(group)}{of_them}")
+            _say(f"  [{severity}] {len(group)}{of_them}")
         for f in group:
             where = f.cell or (f"{f.line}行" if f.line else "-")
             column = f" {f.column}" if f.column else ""
             value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
             waived = f" [waived: {f.waived}]" if f.waived is not None else ""
             key = f" (row_key {f.row_key})" if f.row_key else ""
-            typer.echo(
-                f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}"
-            )
+            _say(f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}")
     for note in result.notes:
-        typer.echo(f"  note: {note}")
+        _say(f"  note: {note}")
 
 
 @app.command()
@@ -221,14 +230,14 @@ def ingest(
         )
     worst = 0
     for o in outcomes:
-        typer.echo(
+        _say(
             f"{o['source_file']}: {o['status']} FY{o['fiscal_year'] or '-'} "
             f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
             f"errors {o['n_errors']} warnings {o['n_warnings']}"
         )
         if o["status"] not in ("loaded", "unchanged") or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
             worst = 1
-    typer.echo(f"warehouse: {settings.warehouse}  reports: {target.reports}/index.html")
+    _say(f"warehouse: {settings.warehouse}  reports: {target.reports}/index.html")
     raise typer.Exit(worst)
 
 
@@ -293,7 +302,7 @@ def sql(
         for line in as_json_lines(result):
             typer.echo(line)
     else:
-        typer.echo(as_table(result), nl=False)
+        _say(as_table(result), nl=False)
 
 
 @app.command()
@@ -347,7 +356,7 @@ def failures(
                 typer.echo(json.dumps(rec, ensure_ascii=False))
         return
     for run in fatal:
-        typer.echo(
+        _say(
             f"{run.source_file}: run {run.run_id} ({run.recorded_at:%Y-%m-%d %H:%M %Z}) は致命的 "
             f"(fatal): 何も読み込まれていません。年度の履歴は前の読み込みのままです。\n"
             f"  fatal    [{run.check}] {run.message}"
@@ -356,7 +365,7 @@ def failures(
         only = " ".join(
             f for f in (municipality or "", f"FY{fiscal_year}" if fiscal_year else "") if f
         )
-        typer.echo(f"(no sheets loaded{f' for {only}' if only else ''})")
+        _say(f"(no sheets loaded{f' for {only}' if only else ''})")
     for h in history:
         since = (
             f"previous {h.previous_run_id} ({h.previous_loaded_at:%Y-%m-%d %H:%M %Z})"
@@ -364,7 +373,7 @@ def failures(
             else "first run"
         )
         at = f"{h.loaded_at:%Y-%m-%d %H:%M %Z}"
-        typer.echo(
+        _say(
             f"{h.municipality} FY{h.fiscal_year} {h.source_file}: run {h.run_id} ({at}), {since}: "
             f"new {h.n_new}, open {h.n_open}, resolved {h.n_resolved}"
         )
@@ -373,7 +382,7 @@ def failures(
             where = f"{c.worksheet}!{line}" if c.worksheet else line
             value = f" 「{c.value}」" if c.value and c.check != "malformed_row" else ""
             waived = f" [waived: {c.waived}]" if c.waived is not None else ""
-            typer.echo(
+            _say(
                 f"  {c.status:<8} {c.severity:<7} {where}{value} [{c.check}]{waived} "
                 f"{c.message} (row_key {c.row_key})"
             )
@@ -416,15 +425,15 @@ def main() -> None:
     try:
         app()  # standalone: click prints usage errors and exits 2, typer.Exit sets the code
     except UkihaError as exc:
-        typer.echo(f"ukiha: {exc}", err=True)
+        _say(f"ukiha: {exc}", err=True)
         sys.exit(2 if isinstance(exc, UsageError) else 1)
     except KeyboardInterrupt:
-        typer.echo("ukiha: 中断しました", err=True)
+        _say("ukiha: 中断しました", err=True)
         sys.exit(130)
     except Exception as exc:  # the user must never see a traceback
         if os.environ.get("UKIHA_DEBUG"):
             raise
-        typer.echo(
+        _say(
             f"ukiha: 内部エラー ({type(exc).__name__}: {exc})。"
             "UKIHA_DEBUG=1 で詳細を表示できます。",
             err=True,

@@ -265,3 +265,22 @@ def test_validate_loads_neither_dask_nor_hypothesis(r3_sheet: Path) -> None:
         "dask.dataframe",  # the blocked attempts: listed, but nothing of them ran
         "hypothesis.strategies",
     }
+
+
+def test_control_characters_of_a_sheet_do_not_reach_the_terminal(
+    tmp_path: Path, r3_sheet: Path
+) -> None:
+    """An escape sequence typed or pasted into a cell was printed as is (it recolours or
+    rewrites the steward's terminal); it is shown as text. JSON escapes it itself."""
+    lines = r3_sheet.read_text(encoding="utf-8").split("\n")
+    cells = lines[39].split("\t")
+    cells[6] = "F\x1b[2J"  # line 40's rating: clear the screen
+    lines[39] = "\t".join(cells)
+    sheet = tmp_path / "escape.txt"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+    text = ukiha("validate", str(sheet))
+    assert text.returncode == 1
+    assert "\x1b" not in text.stdout and "「F\\x1b[2J」" in text.stdout
+    as_json = ukiha("validate", str(sheet), "--format", "json")
+    [rating] = [json.loads(x) for x in as_json.stdout.splitlines() if "rating_invalid" in x]
+    assert rating["value"] == "F\x1b[2J"
