@@ -121,3 +121,26 @@ def test_only_changed_pages_are_rendered_again(r3_reports: Rendered, tmp_path: P
         time.sleep(0.01)
         fifth = {p.name: p.stat().st_mtime_ns for p in render_all(con, out)}
         assert {n for n in fifth if fifth[n] != fourth[n]} == set(fifth)
+
+
+def test_a_year_split_by_municipality_leaves_its_old_page_pointing_to_the_new(
+    r3_reports: Rendered, tmp_path: Path
+) -> None:
+    """`annual_2021.html` (one municipality) becomes `annual_2021_<municipality>.html` once a
+    second municipality has a FY2021 sheet. The old file kept the old summary's data under a
+    bookmarked name; it now says where the year's pages are."""
+    out = tmp_path / "reports"
+    single = tmp_path / "single.duckdb"
+    many_sheets(r3_reports.warehouse, single, 1, range(2021, 2022))
+    with duckdb.connect(str(single)) as con:
+        render_all(con, out)
+    assert "事業一覧(" in (out / "annual_2021.html").read_text(encoding="utf-8")
+    two = tmp_path / "two.duckdb"
+    many_sheets(r3_reports.warehouse, two, 2, range(2021, 2022))
+    with duckdb.connect(str(two)) as con:
+        written = {p.name for p in render_all(con, out)}
+    assert {"annual_2021_うきは市.html", "annual_2021_合成市0001.html"} <= written
+    notice = (out / "annual_2021.html").read_text(encoding="utf-8")
+    assert "市町村ごとのページに分かれました" in notice and "事業一覧(" not in notice
+    assert notice.count('href="annual_2021_') == 2
+    assert 'href="annual_2021_%E3%81%86%E3%81%8D%E3%81%AF%E5%B8%82.html"' in notice

@@ -70,6 +70,30 @@ def annual_pages(con: duckdb.DuckDBPyConnection) -> list[AnnualPage]:
     return pages
 
 
+def split_notices(annual: Sequence[AnnualPage]) -> dict[str, str]:
+    """`annual_<FY>.html` → its text, for each year whose summary is split by municipality:
+    the page a bookmark of that year's single summary finds (with the old summary's data
+    left in it, it would mislead), linking the municipalities' pages."""
+    per_year: dict[int, list[AnnualPage]] = {}
+    for page in annual:
+        if page.several_municipalities:
+            per_year.setdefault(page.fiscal_year, []).append(page)
+    notices = {}
+    for fiscal_year, pages in per_year.items():
+        label = fiscal_year_label(fiscal_year)
+        notices[f"annual_{fiscal_year}.html"] = _page.page(
+            f"{label} 進捗状況年次報告",
+            [
+                _page.paragraph(
+                    f"{label}は複数の市町村のシートがあるため、年次報告は市町村ごとのページに"
+                    "分かれました。"
+                ),
+                _page.link_list([(p.filename, p.municipality) for p in pages]),
+            ],
+        )
+    return notices
+
+
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("policies", "基本方針別の進捗状況"),
     ("measures", "施策別の進捗状況"),

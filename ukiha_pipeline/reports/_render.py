@@ -22,7 +22,13 @@ import duckdb
 import great_tables
 
 from ukiha_pipeline.errors import ReportError, UkihaError
-from ukiha_pipeline.reports._annual import AnnualPage, annual_html, annual_pages, read_annual
+from ukiha_pipeline.reports._annual import (
+    AnnualPage,
+    annual_html,
+    annual_pages,
+    read_annual,
+    split_notices,
+)
 from ukiha_pipeline.reports._format import DEFAULT_RATING_LEGEND
 from ukiha_pipeline.reports._index import render_index
 from ukiha_pipeline.reports._page import INDEX_FILENAME, page_fingerprint, write_page
@@ -112,6 +118,12 @@ def render_all(
     render = _RenderChunk(out_dir.absolute(), legend, tuple(trends))
     for_each_chunk(con, render, stale, workers=workers)
     written = [out_dir / job.filename for job in jobs]
+
+    # a year's single summary, since split by municipality: its bookmarks find the new pages
+    for filename, text in split_notices(annual).items():
+        old = out_dir / filename
+        if old.is_file() and old.read_text(encoding="utf-8", errors="replace") != text:
+            write_page(old, text)
 
     present = {p.name for p in written}
     linked = [p for p in annual if p.filename in present or (out_dir / p.filename).is_file()]
