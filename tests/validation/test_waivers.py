@@ -140,6 +140,18 @@ def test_waived_error_row_is_loaded_and_recorded_waived(
             "SELECT raw_rating FROM projects WHERE source_line = ?", [F_LINE]
         ).fetchone()
         assert row == ("F",)
+        # loaded with no rating: the department counts still add up (n_unrated)
+        unrated = con.execute(
+            "SELECT department FROM project_departments JOIN projects USING (fiscal_year, "
+            "project_key) WHERE source_line = ?",
+            [F_LINE],
+        ).fetchall()
+        sums = con.execute(
+            "SELECT department, n_projects, n_a + n_b + n_c + n_d + n_e + n_unrated, n_unrated "
+            "FROM v_department_summary"
+        ).fetchall()
+        assert all(n == total for _, n, total, _ in sums)
+        assert {d for d, _, _, u in sums if u} == {d for (d,) in unrated} != set()
         recorded = con.execute(
             'SELECT line, "check", severity, row_key, waived FROM validation_failures ORDER BY line'
         ).fetchall()

@@ -253,7 +253,8 @@ VIEWS: dict[str, str] = {
                count(DISTINCT p.project_key) FILTER (WHERE p.rating = 'B') AS n_b,
                count(DISTINCT p.project_key) FILTER (WHERE p.rating = 'C') AS n_c,
                count(DISTINCT p.project_key) FILTER (WHERE p.rating = 'D') AS n_d,
-               count(DISTINCT p.project_key) FILTER (WHERE p.rating = 'E') AS n_e
+               count(DISTINCT p.project_key) FILTER (WHERE p.rating = 'E') AS n_e,
+               count(DISTINCT p.project_key) FILTER (WHERE p.rating IS NULL) AS n_unrated
         FROM project_departments d
         JOIN projects p USING (municipality, fiscal_year, project_key)
         GROUP BY ALL""",
@@ -450,6 +451,8 @@ COLUMN_COMMENTS: dict[str, dict[str, str]] = {
         "n_projects": "事業数 — projects naming the department (a project of two "
         "departments counts for both)",
         **{f"n_{r.lower()}": f"進捗状況{r}の事業数 — of them, projects rated {r}" for r in "ABCDE"},
+        "n_unrated": "進捗状況なしの事業数 — of them, projects without a valid rating (an "
+        "invalid rating a steward waived loads as NULL): n_a..n_e + n_unrated = n_projects",
     },
 }
 
@@ -560,6 +563,7 @@ VIEW_COLUMNS: dict[str, tuple[str, ...]] = {
         "n_c",
         "n_d",
         "n_e",
+        "n_unrated",
     ),
 }
 
