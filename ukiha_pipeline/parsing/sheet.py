@@ -98,10 +98,12 @@ class _State:
     policy_kpi: _PolicyKpiDraft | None = None
     in_table: bool = False
     seq: int = 0
-    #: the first measure of each (policy, measure) number and the first sub-measure of each
-    #: (policy, measure, sub-measure) number: a number used again for another title is a typo
+    #: the first measure of each ("measure", policy, number) and the first sub-measure of
+    #: each ("sub", sub_scope, marker): a number used again for another title is a typo
     numbered: dict[tuple[object, ...], MeasureRec | SubmeasureRec] = field(default_factory=dict)
-    sub_scope: int = -1  # the row of the measure whose markers ①②… are being counted
+    #: the row of the measure whose markers ①②… are counted (its first heading, when a
+    #: page break repeats it)
+    sub_scope: int = -1
 
     @property
     def policy(self) -> PolicyRec | None:
