@@ -415,3 +415,15 @@ def test_invisible_characters_around_a_value_are_dropped(tmp_path: Path) -> None
     r = validate_path(tmp_path / "invisible.txt", _context())
     assert r.failures == ()
     assert r.sheet is not None and normalize_rating(r.sheet.projects[1].cells[6]) == "A"
+
+
+def test_a_measure_kpi_without_its_arrow_says_how_to_write_the_target(tmp_path: Path) -> None:
+    """`81%` for `81%→95%`: the cell is not empty, its arrow and target are missing."""
+    lines = (FIXTURES / "valid_excerpt.txt").read_text(encoding="utf-8").split("\n")
+    cells = lines[11].split("\t")  # line 12, the measure KPI: 平成22年度以降累計 179人→230人
+    cells[4] = "179人"
+    lines[11] = "\t".join(cells)
+    (tmp_path / "no_arrow.txt").write_text("\n".join(lines), encoding="utf-8")
+    [f] = validate_path(tmp_path / "no_arrow.txt", _context()).failures
+    assert (f.line, f.check, f.column, f.value) == (12, "missing_required", "目標値", "179人")
+    assert "「現状値→目標値」" in f.hint

@@ -211,6 +211,14 @@ STRUCTURE: dict[str, dict[str, Template]] = {
     },
 }
 
+#: What to do about a measure KPI's missing target: it shares the baseline's cell.
+BASELINE_TARGET_HINT = {
+    "ja": "目標値は現状値と同じセルに「現状値→目標値」の形で書きます (例: 179人→230人)。"
+    "矢印「→」のあとに目標値を記入してください。",
+    "en": "The target shares the baseline's cell as 'baseline→target' (e.g. 179人→230人): "
+    "add the arrow and the target.",
+}
+
 SUGGESTION = {"ja": "「{name}」ではありませんか。", "en": " Did you mean '{name}'?"}
 
 

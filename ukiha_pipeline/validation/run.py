@@ -23,7 +23,12 @@ from ukiha_pipeline.validation.frames import (
     content_key,
     stage_sheets,
 )
-from ukiha_pipeline.validation.messages import SUGGESTION, render, render_structure
+from ukiha_pipeline.validation.messages import (
+    BASELINE_TARGET_HINT,
+    SUGGESTION,
+    render,
+    render_structure,
+)
 from ukiha_pipeline.validation.reference import Waiver
 from ukiha_pipeline.validation.result import Failure, ValidationResult
 
@@ -333,6 +338,7 @@ class _FailureBuilder:
         raw_cells = self.sheet.grid.rows[grid_row]
         record = str(row["record"])
         fields: dict[str, str] = {}
+        hint: str | None = None  # what to do, when the check's own hint would mislead
         if entity == "project":
             label, col = PROJECT_CELLS.get(column, (None, None))
             if check == "malformed_row":
@@ -373,6 +379,12 @@ class _FailureBuilder:
         else:  # kpi_value
             label, col = VALUE_LABELS[str(row["which"])], int(row["col"])
             value = str(row["raw"])
+            kpi = self.sheet.kpis[int(record.partition(":")[2])]
+            if check == "missing_required" and row["which"] == "target" and kpi.level == "measure":
+                # a measure KPI's target shares the baseline's cell (`179人→230人`): the cell is
+                # not empty, its arrow and target are missing
+                value = raw_cells[col] if col < len(raw_cells) else ""
+                hint = BASELINE_TARGET_HINT[self.lang]
         self.add(
             entity if entity != "assignment" else record.split(":")[0],
             check,
@@ -381,5 +393,6 @@ class _FailureBuilder:
             label,
             value,
             record,
+            hint=hint,
             **fields,
         )
