@@ -133,10 +133,14 @@ def test_modified_sheet_replaces_the_fiscal_year(
         (147, "flag_rating_mismatch", "warning"),
     ]
 
-    # Re-loading the original makes it current again and restores the first load's facts.
+    # Re-loading the original makes it current again and restores the first load's facts;
+    # quarantine keeps the replaced version's row (its sheet superseded), none of the current
     back = load_result(con, validate_path(R3, ctx), ctx, run_id="run-3")
     assert back.status == "loaded"
-    assert snapshot(con, FACTS) == first_facts
+    assert snapshot(con, FACT_TABLES) == {t: first_facts[t] for t in FACT_TABLES}
+    assert con.execute(
+        "SELECT q.line, s.status FROM quarantine q JOIN sheets s USING (source_sha256)"
+    ).fetchall() == [(38, "superseded")]
     sheets = dict(con.execute("SELECT source_file, status FROM sheets").fetchall())
     assert sheets == {str(R3): "current", edited.source_file: "superseded"}
     assert count(con, "SELECT count(*) FROM sheets WHERE status = 'current'") == 1
