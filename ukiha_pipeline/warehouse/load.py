@@ -182,6 +182,21 @@ def load_results(
     return outcomes
 
 
+def _moved_from(
+    con: duckdb.DuckDBPyConnection, shas: list[str], keys: list[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """The (municipality, fiscal year) other than `keys` where content being loaded is current:
+    loaded under another year now (`--fiscal-year` correcting a copied header), it moves."""
+    if not shas:
+        return []
+    found = con.execute(
+        "SELECT DISTINCT municipality, fiscal_year FROM sheets "
+        "WHERE status = 'current' AND list_contains(?, source_sha256)",
+        [shas],
+    ).fetchall()
+    return [(m, fy) for m, fy in found if (m, fy) not in keys]
+
+
 def _steps(results: Sequence[ValidationResult]) -> list[list[ValidationResult]]:
     """Consecutive runs of results with no (municipality, fiscal year) or content repeated."""
     steps: list[list[ValidationResult]] = [[]]
@@ -311,23 +326,9 @@ def _load_step(
         )
 
     sha = TABLE_COLUMNS["sheets"].index("source_sha256")
-    loaded_shas = [r[sha] for r in rows["sheets"]]
-    # the same content current under another (municipality, year): it moves here, and what
-    # it put there goes (that year keeps its earlier versions in `sheets`, superseded)
-    moved: list[tuple[str, int]] = (
-        [
-            (m, fy)
-            for m, fy in con.execute(
-                "SELECT DISTINCT municipality, fiscal_year FROM sheets "
-                "WHERE status = 'current' AND list_contains(?, source_sha256)",
-                [loaded_shas],
-            ).fetchall()
-            if (m, fy) not in keys
-        ]
-        if loaded_shas
-        else []
-    )
-    if moved:
+    loaded_shas = [str(r[sha]) for r in rows["sheets"]]
+    moved = _moved_from(con, loaded_shas, keys)
+    if moved:  # what the content put there goes; that year keeps its earlier versions
         con.register("_moved", pd.DataFrame(moved, columns=["municipality", "fiscal_year"]))
         for table in FACT_TABLES:
             con.execute(
