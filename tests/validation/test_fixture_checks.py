@@ -103,7 +103,7 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
     "fiscal_year_missing.txt": [(None, "fiscal_year_missing", F)],
     "encoding_cp932_crlf.txt": [],
     "encoding_utf8_bom.txt": [],
-    "utf8_damaged_byte.txt": [(None, "unreadable_file", F)],
+    "utf8_damaged_byte.txt": [(14, "unreadable_file", F)],  # the damaged line
 }
 
 FATAL = sorted(name for name, exp in EXPECTED.items() if any(s == F for _, _, s in exp))
@@ -322,6 +322,8 @@ def test_damaged_utf8_is_refused_not_read_as_mojibake() -> None:
     (f,) = result("utf8_damaged_byte.txt").failures
     assert f.check == "unreadable_file"
     assert "UTF-8" in f.message and "バイト位置" in f.message
+    # the line named in the message is the failure's line; the byte position is no value
+    assert f.line == 14 and "(行 14)" in f.message and f.value == ""
 
 
 def test_fiscal_year_is_not_taken_from_the_strategy_period() -> None:

@@ -27,8 +27,10 @@ MAX_CONTROL_SHARE = 0.01
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _unreadable(source: str, message: str, value: str = "") -> SheetFatal:
-    return SheetFatal("unreadable_file", message, source_file=source, value=value)
+def _unreadable(source: str, message: str, *, line: int | None = None) -> SheetFatal:
+    """The file cannot be read: why (with the byte position where there is one, which is no
+    value a steward typed), and the line, when it is known."""
+    return SheetFatal("unreadable_file", message, source_file=source, line=line)
 
 
 def _control_share(text: str) -> float:
@@ -49,7 +51,6 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
                 raise _unreadable(
                     source,
                     f"{encoding} として読めません (バイト位置 {exc.start})。",
-                    str(exc.start),
                 ) from exc
     if b"\x00" in data:
         raise _unreadable(
@@ -63,11 +64,12 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
         prefix = data[: utf8_error.start].decode("utf-8", errors="strict")
         if any(ord(ch) > 0x7F for ch in prefix):
             # Valid multi-byte UTF-8 before the error: a damaged UTF-8 file, not CP932.
+            line = prefix.count("\n") + 1
             raise _unreadable(
                 source,
                 f"UTF-8 のファイルにバイト位置 {utf8_error.start} で壊れたバイトがあります"
-                f" (行 {prefix.count(chr(10)) + 1})。保存し直してください。",
-                str(utf8_error.start),
+                f" (行 {line})。保存し直してください。",
+                line=line,
             ) from utf8_error
         try:
             text = data.decode("cp932")
@@ -77,7 +79,6 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
                 source,
                 f"文字コードを判定できません (UTF-8 でも CP932 でもありません、バイト位置 {exc.start})。"
                 "UTF-8 か Shift_JIS で保存し直してください。",
-                str(exc.start),
             ) from exc
         if any(0xE000 <= ord(ch) <= 0xF8FF for ch in text):
             raise _unreadable(  # noqa: B904 - not caused by the UTF-8 error
