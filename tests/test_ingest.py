@@ -71,6 +71,7 @@ def test_same_year_notes_name_the_files_that_claim_one_year() -> None:
             ("R4_みやま市.txt", "みやま市", 2021),
             ("empty.txt", None, None),  # fatal: no year
             ("R5.txt", "うきは市", 2023),
+            ("R5.txt", "うきは市", 2023),  # the same file given twice: no note
         ]
     )
     assert notes == [

@@ -84,13 +84,13 @@ def same_year_notes(sheets: Iterable[tuple[str, str | None, int | None]]) -> lis
     (source file, municipality, fiscal year) in the order they are loaded: the last replaces
     the others (the warehouse keeps one current sheet a year), which is usually a year's
     header copied from last year's sheet."""
-    files: dict[tuple[str, int], list[str]] = {}
+    files: dict[tuple[str, int], dict[str, None]] = {}  # (a file given twice counts once)
     for source, municipality, fiscal_year in sheets:
         if municipality is not None and fiscal_year is not None:
-            files.setdefault((municipality, fiscal_year), []).append(source)
+            files.setdefault((municipality, fiscal_year), {})[source] = None
     return [
         f"{' と '.join(names)} は同じ {fiscal_year_label(fy)}・{m} のシートです。"
-        f"取り込むと最後の {names[-1]} がほかを置き換えます。"
+        f"取り込むと最後の {list(names)[-1]} がほかを置き換えます。"
         "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
         for (m, fy), names in files.items()
         if len(names) > 1
