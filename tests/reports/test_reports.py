@@ -330,7 +330,9 @@ def test_empty_warehouse(tmp_path: Path) -> None:
     assert written == {"trends.html", "index.html"}
 
 
-def test_thousand_failures_render_fast(tmp_path: Path) -> None:
+def test_a_thousand_failures_are_all_on_the_page(tmp_path: Path) -> None:
+    """Every failure of a big run is listed, in line order (its speed is measured in
+    benchmarks/, never asserted here)."""
     con = duckdb.connect()
     for stmt in create_all_sql():
         con.execute(stmt)
@@ -345,7 +347,9 @@ def test_thousand_failures_render_fast(tmp_path: Path) -> None:
         """
     )
     render_all(con, tmp_path)
-    assert "合成 1000" in _read(tmp_path / "validation_big.html")
+    page = _read(tmp_path / "validation_big.html")
+    shown = [int(n) for n in re.findall(r"合成 (\d+)<", page)]
+    assert shown == list(range(1, 1001))
 
 
 def test_offline_guard() -> None:
