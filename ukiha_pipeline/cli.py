@@ -177,7 +177,8 @@ def _echo_text(result: ValidationResult, lang: str = "ja") -> None:
         if group:
             _say(f"  [{severity}] {len(group)}{of_them}")
         for f in group:
-            where = f.cell or (f"{f.line}行" if f.line else "-")
+            line = (f"line {f.line}" if lang == "en" else f"{f.line}行") if f.line else "-"
+            where = f.cell or line
             column = f" {f.column}" if f.column else ""
             value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
             waived = f" [waived: {f.waived}]" if f.waived is not None else ""

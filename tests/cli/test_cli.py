@@ -94,6 +94,9 @@ def test_validate_empty_file_exits_1_with_one_clear_line(tmp_path: Path) -> None
 def test_validate_english_messages(tmp_path: Path, r3_sheet: Path) -> None:
     proc = ukiha("validate", str(r3_sheet), "--lang", "en", "--format", "json")
     assert "disagree" in json.loads(proc.stdout.splitlines()[0])["message"]
+    text = ukiha("validate", str(r3_sheet), "--lang", "en").stdout.splitlines()
+    assert text[3].startswith("    line 90 進捗状況 「C」 [flag_rating_mismatch] flag '×' and ")
+    assert "(× goes with E)" in text[3] and "行" not in text[3].split("[")[0]
 
 
 @pytest.mark.parametrize(

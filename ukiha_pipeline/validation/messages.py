@@ -222,6 +222,13 @@ BASELINE_TARGET_HINT = {
 SUGGESTION = {"ja": "「{name}」ではありませんか。", "en": " Did you mean '{name}'?"}
 
 
+def cell_count_detail(n_cells: int, lang: str, *, kpi: bool = False) -> str:
+    """The detail of a row with the wrong number of cells (7 for a project or measure KPI)."""
+    if lang == "en":
+        return f"{'a KPI row of ' if kpi else ''}{n_cells} cells, 7 expected"
+    return f"{'KPI の行の' if kpi else ''}セルが {n_cells} 個、7 個のはずです"
+
+
 def render_structure(reason: str, lang: str, **fields: object) -> tuple[str, str]:
     """The detail and the hint of a row the parser could not place (`STRUCTURE`)."""
     template = STRUCTURE.get(lang, STRUCTURE["ja"])[reason]

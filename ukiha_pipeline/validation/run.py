@@ -26,6 +26,7 @@ from ukiha_pipeline.validation.frames import (
 from ukiha_pipeline.validation.messages import (
     BASELINE_TARGET_HINT,
     SUGGESTION,
+    cell_count_detail,
     render,
     render_structure,
 )
@@ -344,13 +345,17 @@ class _FailureBuilder:
             if check == "malformed_row":
                 label, col = None, 0
                 value = self.sheet.grid.raw_text(grid_row)
-                fields["detail"] = f"セルが {int(row['n_cells'])} 個、7 個のはずです"
+                fields["detail"] = cell_count_detail(int(row["n_cells"]), self.lang)
             else:
                 value = raw_cells[col] if col is not None and col < len(raw_cells) else ""
             if check == "flag_rating_mismatch":
                 fields["flag"] = str(row["flag"])
                 allowed = "/".join(self.ctx.rules.flag_rating.get(str(row["flag"]), ()))
-                fields["detail"] = f"{row['flag']} は {allowed}"
+                fields["detail"] = (
+                    f"{row['flag']} goes with {allowed}"
+                    if self.lang == "en"
+                    else f"{row['flag']} は {allowed}"
+                )
             if check == "duplicate_project":
                 label, col = PROJECT_CELLS["content"]
                 value = str(row["content"])
@@ -371,7 +376,7 @@ class _FailureBuilder:
             value = str(row["name"])
             if check == "malformed_row":
                 value = self.sheet.grid.raw_text(grid_row)
-                fields["detail"] = f"KPI の行のセルが {int(row['n_cells'])} 個、7 個のはずです"
+                fields["detail"] = cell_count_detail(int(row["n_cells"]), self.lang, kpi=True)
             if check == "kpi_unit_mismatch":
                 fields["detail"] = str(row["units"])
             if check == "missing_required":
