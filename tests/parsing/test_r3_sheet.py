@@ -140,6 +140,15 @@ def test_what_the_steward_should_know_is_a_note(tmp_path: Path) -> None:
     assert parse_grid(read_grid(tmp_path / "no_kpi.txt")).notes == (
         "35行: 施策 1-1 に KPI の行がありません。",
     )
+    # the sheet pasted twice (last year's grid left below this year's)
+    (tmp_path / "twice.txt").write_text("\n".join(RAW[26:] + RAW[26:]), encoding="utf-8")
+    twice = parse_grid(read_grid(tmp_path / "twice.txt"), fiscal_year=2021)
+    n = len(RAW) - 26
+    assert twice.notes[:4] == tuple(
+        f"{line + n}行: 基本方針 {no} は {line}行 にもあります。同じ表が二度入っていませんか "
+        "(別のワークシートに前年度の表が残っている、貼り付けが重なったなど)。"
+        for no, line in [(1, 1), (2, 45), (3, 89), (4, 139)]
+    )
 
 
 # --- policies and the table of contents ---------------------------------------------------

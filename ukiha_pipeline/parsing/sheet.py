@@ -228,6 +228,13 @@ def parse_grid(
         heading = _policy_heading(grid, i, cells, first_key)
         if heading is not None:
             policy_no, page = heading
+            earlier = next((p for p in st.policies if p.policy_no == policy_no), None)
+            if earlier is not None:  # its measures and projects would repeat the first's
+                notes.append(
+                    f"{_where(grid, i)}: 基本方針 {policy_no} は {_where(grid, earlier.row)} にも"
+                    "あります。同じ表が二度入っていませんか (別のワークシートに前年度の表が残って"
+                    "いる、貼り付けが重なったなど)。"
+                )
             st.flush_policy_kpi()
             st.in_table = False
             title_text = _POLICY_NUMBER.sub("", first, count=1)
