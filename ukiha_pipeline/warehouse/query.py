@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -126,6 +127,4 @@ def _json_value(value: object) -> object:
 
 def _width(text: str) -> int:
     """Terminal columns: East Asian wide and full-width characters take two."""
-    import unicodedata
-
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
