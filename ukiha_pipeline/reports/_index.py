@@ -14,10 +14,7 @@ from great_tables import GT
 from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.reports import _cells, _page
 from ukiha_pipeline.reports._annual import AnnualPage
-from ukiha_pipeline.reports._format import (
-    STATUS_LABELS,
-    format_timestamp,
-)
+from ukiha_pipeline.reports._format import STATUS_LABELS, format_timestamp
 from ukiha_pipeline.reports._trends import TrendsPage
 from ukiha_pipeline.reports._validation import LatestRun, ValidationPage
 

@@ -22,11 +22,7 @@ from great_tables import GT
 from ukiha_pipeline.errors import ReportError
 from ukiha_pipeline.normalize import RATINGS
 from ukiha_pipeline.reports import _gt_pandas
-from ukiha_pipeline.reports._format import (
-    MISSING,
-    RATING_PALETTE,
-    RATING_TEXT,
-)
+from ukiha_pipeline.reports._format import MISSING, RATING_PALETTE, RATING_TEXT
 
 _gt_pandas.install()  # every report table is rendered through `table()` below
 

@@ -12,11 +12,7 @@ from great_tables import GT
 
 from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.reports import _batch, _cells, _page
-from ukiha_pipeline.reports._format import (
-    SEVERITY_LABELS,
-    STATUS_LABELS,
-    format_timestamp,
-)
+from ukiha_pipeline.reports._format import SEVERITY_LABELS, STATUS_LABELS, format_timestamp
 
 #: Failure columns shown, with their labels (worksheet only when a workbook has one).
 _FAILURE_COLUMNS: dict[str, str] = {
