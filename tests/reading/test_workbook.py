@@ -551,3 +551,19 @@ def test_a_cell_merged_down_several_rows_is_named_in_a_note(
         "結合されたセルがあります: PDCAシート!B40:B42。値は左上のセルにだけあり、ほかのセルは"
         "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。",
     )
+
+
+def test_a_misshapen_workbook_row_is_told_in_columns_not_tabs(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """A workbook has no tabs: 「抜けたタブや余分なタブを直してください」 pointed nowhere."""
+    path = write_r3_workbook(tmp_path / "s.xlsx", ONE)
+    wb = openpyxl.load_workbook(path)
+    wb["PDCAシート"]["H40"] = "余分なセル"
+    wb.save(path)
+    [f] = [f for f in validate_path(path, ctx).failures if f.check == "malformed_row"]
+    assert f.cell == "PDCAシート!A40"
+    assert "列 A〜G" in f.hint and "タブ" not in f.hint
+    lost_tab = R3.parents[2] / "tests" / "fixtures" / "synthetic" / "malformed_row_lost_tab.txt"
+    in_text = [g for g in validate_path(lost_tab, ctx).failures if g.check == "malformed_row"]
+    assert in_text and all("タブ" in g.hint for g in in_text)  # a text export keeps the tabs

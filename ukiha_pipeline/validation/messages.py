@@ -11,6 +11,21 @@ class Template:
     hint: str
 
 
+#: What to do about a row with the wrong number of cells: in a text export it is a tab lost or
+#: gained; in a workbook, a cell moved out of columns A-G (`validation.run` picks the wording).
+SHAPE_HINT: dict[str, dict[str, str]] = {
+    "ja": {
+        "text": "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。",
+        "workbook": "行のセルが列 A〜G の 7 つ (事業の行) に収まっているか、ずれたセルや余分な"
+        "セルがないかを確認してください。",
+    },
+    "en": {
+        "text": "Check the number of tab-separated cells (7 for a project row).",
+        "workbook": "Check that the row's cells sit in columns A-G (7 for a project row), none "
+        "shifted or extra.",
+    },
+}
+
 MESSAGES: dict[str, dict[str, Template]] = {
     "ja": {
         "unreadable_file": Template(
@@ -26,7 +41,7 @@ MESSAGES: dict[str, dict[str, Template]] = {
         ),
         "malformed_row": Template(
             "行の形が正しくありません ({detail})。",
-            "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。",
+            SHAPE_HINT["ja"]["text"],
         ),
         "missing_required": Template("「{column}」が空です。", "「{column}」を記入してください。"),
         "flag_invalid": Template(
@@ -85,7 +100,7 @@ MESSAGES: dict[str, dict[str, Template]] = {
         ),
         "malformed_row": Template(
             "the row has the wrong shape ({detail}).",
-            "Check the number of tab-separated cells (7 for a project row).",
+            SHAPE_HINT["en"]["text"],
         ),
         "missing_required": Template("'{column}' is empty.", "Fill in '{column}'."),
         "flag_invalid": Template(
@@ -134,7 +149,7 @@ STRUCTURE: dict[str, dict[str, Template]] = {
     "ja": {
         "table_row_shape": Template(
             "事業一覧の表の中で、形の分からない行です (セル {cells} 個)",
-            "タブ区切りのセル数 (事業の行は7つ) を確認し、抜けたタブや余分なタブを直してください。",
+            SHAPE_HINT["ja"]["text"],
         ),
         "kpi_before_measure": Template(
             "施策の行より前に KPI の行があります",
@@ -173,7 +188,7 @@ STRUCTURE: dict[str, dict[str, Template]] = {
     "en": {
         "table_row_shape": Template(
             "a row of unknown shape in the project table ({cells} cells)",
-            "Check the number of tab-separated cells (7 for a project row).",
+            SHAPE_HINT["en"]["text"],
         ),
         "kpi_before_measure": Template(
             "a KPI row before any measure row",

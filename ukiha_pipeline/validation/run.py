@@ -25,6 +25,7 @@ from ukiha_pipeline.validation.frames import (
 )
 from ukiha_pipeline.validation.messages import (
     BASELINE_TARGET_HINT,
+    SHAPE_HINT,
     SUGGESTION,
     cell_count_detail,
     render,
@@ -304,7 +305,7 @@ class _FailureBuilder:
     ) -> None:
         """One failure; `hint`, when given, says what to do instead of the check's own."""
         pos = self.sheet.grid.positions[row]
-        message, check_hint = render(
+        message, hint_of_check = render(
             check,
             self.lang,
             value=value,
@@ -324,7 +325,7 @@ class _FailureBuilder:
                 severity=self.ctx.rules.severity_of(check),
                 value=value,
                 message=message,
-                hint=hint or check_hint,
+                hint=self._in_workbook_terms(hint or hint_of_check, pos.worksheet),
                 worksheet=pos.worksheet,
                 cell=pos.cell(col) if col is not None else None,
                 col=col,
@@ -333,6 +334,11 @@ class _FailureBuilder:
                 row_key=row_key(self.sheet, record, column, self.projects),
             )
         )
+
+    def _in_workbook_terms(self, hint: str, worksheet: str | None) -> str:
+        """A workbook has no tabs: its misshapen rows are told about columns A-G."""
+        wording = SHAPE_HINT.get(self.lang, SHAPE_HINT["ja"])
+        return wording["workbook"] if worksheet is not None and hint == wording["text"] else hint
 
     def from_frame(self, entity: str, check: str, column: str, row: Mapping[Hashable, Any]) -> None:
         grid_row = int(row["row"])
