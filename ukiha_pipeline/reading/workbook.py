@@ -426,16 +426,18 @@ def _read_visible(
         rows.extend(sheet_rows)
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
     if merged:
-        shown = "、".join(merged[:MAX_LISTED])
-        more = f" ほか {len(merged) - MAX_LISTED} 個" if len(merged) > MAX_LISTED else ""
         notes.append(
-            f"結合されたセルがあります: {shown}{more}。値は左上のセルにだけあり、ほかのセルは"
+            f"結合されたセルがあります: {_listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
             "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。"
         )
     if uncached:
-        shown = "、".join(uncached[:MAX_LISTED])
-        more = f" ほか {len(uncached) - MAX_LISTED} 個" if len(uncached) > MAX_LISTED else ""
         notes.append(
-            f"数式に計算済みの値が保存されていないセルがあり、数式のまま読みました: {shown}{more}。"
-            "Excel で開いて保存し直してください。"
+            f"数式に計算済みの値が保存されていないセルがあり、数式のまま読みました: "
+            f"{_listed(uncached)}。Excel で開いて保存し直してください。"
         )
+
+
+def _listed(cells: list[str]) -> str:
+    """Cells for a note: the first MAX_LISTED by name, then how many more."""
+    more = f" ほか {len(cells) - MAX_LISTED} 個" if len(cells) > MAX_LISTED else ""
+    return "、".join(cells[:MAX_LISTED]) + more
