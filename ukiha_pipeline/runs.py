@@ -217,8 +217,9 @@ class RunSummary:
     flow_run_id: str | None
     outcomes: tuple[SheetOutcome, ...]
     reports_error: str | None = None  # the sheets are in, the HTML reports are not
-    #: files of the input folders that were not read (`ingest.Discovery.notes`): listed, but
-    #: not a reason for attention by themselves (a README beside the sheets is fine)
+    #: what the run's reader should know that is no failure: files of the input folders
+    #: not read (`ingest.Discovery.notes`), each sheet's notes, files claiming one year
+    #: (`ingest.same_year_notes`). Listed, but not a reason for attention by themselves
     notes: tuple[str, ...] = ()
     #: the run could not start (a path, the rules or the master): no sheet was read
     setup_error: str | None = None

@@ -143,6 +143,14 @@ MESSAGES: dict[str, dict[str, Template]] = {
     },
 }
 
+#: What to do about a KPI or 取組 row before any measure row (the two reasons of STRUCTURE).
+NEEDS_MEASURE_HINT = {
+    "ja": "この行より前に施策の行 (例「1 農業や…」: 番号と題名だけの行) が要ります。"
+    "消えた施策の行を戻すか、番号を確かめてください。",
+    "en": "A measure row (number and title only, e.g. 「1 農業や…」) must come first: "
+    "restore it or check its number.",
+}
+
 #: Why the parser could not place a row (`malformed_row`): the detail shown in the message,
 #: and what to do, which for a row out of order is not about tabs. `{cells}`: its cell count.
 STRUCTURE: dict[str, dict[str, Template]] = {
@@ -153,13 +161,11 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "kpi_before_measure": Template(
             "施策の行より前に KPI の行があります",
-            "この行より前に施策の行 (例「1 農業や…」: 番号と題名だけの行) が要ります。"
-            "消えた施策の行を戻すか、番号を確かめてください。",
+            NEEDS_MEASURE_HINT["ja"],
         ),
         "submeasure_before_measure": Template(
             "施策の行より前に取組の行があります",
-            "この行より前に施策の行 (例「1 農業や…」: 番号と題名だけの行) が要ります。"
-            "消えた施策の行を戻すか、番号を確かめてください。",
+            NEEDS_MEASURE_HINT["ja"],
         ),
         "project_before_submeasure": Template(
             "取組(①など)の行より前に事業の行があります",
@@ -192,13 +198,11 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "kpi_before_measure": Template(
             "a KPI row before any measure row",
-            "A measure row (number and title only, e.g. 「1 農業や…」) must come first: "
-            "restore it or check its number.",
+            NEEDS_MEASURE_HINT["en"],
         ),
         "submeasure_before_measure": Template(
             "a sub-measure row before any measure row",
-            "A measure row (number and title only, e.g. 「1 農業や…」) must come first: "
-            "restore it or check its number.",
+            NEEDS_MEASURE_HINT["en"],
         ),
         "project_before_submeasure": Template(
             "a project row before any sub-measure row (①…)",
