@@ -248,6 +248,11 @@ def cell_count_detail(n_cells: int, lang: str, *, kpi: bool = False) -> str:
     return f"{'KPI の行の' if kpi else ''}セルが {n_cells} 個、7 個のはずです"
 
 
+def flag_detail(flag: str, allowed: str, lang: str) -> str:
+    """The detail of a flag_rating_mismatch: the ratings the flag goes with (`× は E`)."""
+    return f"{flag} goes with {allowed}" if lang == "en" else f"{flag} は {allowed}"
+
+
 def render_structure(reason: str, lang: str, **fields: object) -> tuple[str, str]:
     """The detail and the hint of a row the parser could not place (`STRUCTURE`)."""
     template = STRUCTURE.get(lang, STRUCTURE["ja"])[reason]

@@ -28,6 +28,7 @@ from ukiha_pipeline.validation.messages import (
     SHAPE_HINT,
     SUGGESTION,
     cell_count_detail,
+    flag_detail,
     render,
     render_structure,
 )
@@ -357,11 +358,7 @@ class _FailureBuilder:
             if check == "flag_rating_mismatch":
                 fields["flag"] = str(row["flag"])
                 allowed = "/".join(self.ctx.rules.flag_rating.get(str(row["flag"]), ()))
-                fields["detail"] = (
-                    f"{row['flag']} goes with {allowed}"
-                    if self.lang == "en"
-                    else f"{row['flag']} は {allowed}"
-                )
+                fields["detail"] = flag_detail(str(row["flag"]), allowed, self.lang)
             if check == "duplicate_project":
                 label, col = PROJECT_CELLS["content"]
                 value = str(row["content"])
