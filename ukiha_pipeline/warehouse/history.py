@@ -176,7 +176,7 @@ class FatalRun:
 _FATAL_LATEST_SQL = """
 WITH runs AS (
     SELECT source_file, run_id, max(recorded_at) AS recorded_at,
-           -- (a fatal sheet has one failure, and no line)
+           -- (a fatal sheet has one failure: min() picks it; its line may be NULL)
            min("check") FILTER (WHERE severity = 'fatal') AS fatal_check,
            min(message) FILTER (WHERE severity = 'fatal') AS fatal_message
     FROM validation_failures
