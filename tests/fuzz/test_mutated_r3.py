@@ -9,6 +9,7 @@ CI's profile runs 1,000 examples.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,6 +91,18 @@ def apply(lines: list[str], m: tuple[str, ...]) -> list[str]:
         return out
     out[i] = "\t".join(cells)
     return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_prefect_events_thread() -> None:
+    """Stop Prefect's events worker left by earlier flow tests in this session.
+
+    Its websocket sends a keep-alive ping every 20 s with `random.getrandbits` on the global
+    generator; Hypothesis sees the global state change during a draw and warns "Do not use the
+    `random` module inside strategies". The worker starts again when a later test needs it.
+    """
+    if "prefect.events.worker" in sys.modules:
+        sys.modules["prefect.events.worker"].EventsWorker.drain_all()
 
 
 @pytest.fixture(scope="module")
