@@ -298,3 +298,27 @@ def test_validate_without_annotate_does_not_import_openpyxl() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert proc.stdout.strip() == "False"
+
+
+def test_cli_annotate_is_written_when_the_output_reader_stops_early(tmp_path: Path) -> None:
+    """`ukiha validate SHEET --annotate OUT.xlsx | head -1`: the copy is written before the
+    failures are printed, so a reader that closes the pipe at once does not lose it."""
+    import subprocess
+
+    from tests.ukiha_process import ukiha_argv, ukiha_env
+
+    out = tmp_path / "a.xlsx"
+    proc = subprocess.Popen(
+        ukiha_argv("validate", str(DEFECTS), "--annotate", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ukiha_env(),
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `head` after its line: the next write gets EPIPE
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "内部エラー" not in stderr
+    ws = openpyxl.load_workbook(out)["several_defects"]
+    assert set(marked(ws)) == {c for c, _, _ in EXPECTED}

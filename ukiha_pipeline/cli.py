@@ -145,6 +145,10 @@ def validate(
                 lang=lang.value,
             )
             worst = max(worst, result.exit_code)
+            if annotate is not None:  # before the output: a reader of it may stop early (`head`)
+                from ukiha_pipeline.annotate import annotate_path
+
+                written = annotate_path(result, annotate)
             if result.sheet is not None:
                 read.append((str(path), result.sheet.municipality, result.sheet.fiscal_year))
             if output is OutputFormat.json:
@@ -154,10 +158,8 @@ def validate(
             _echo_text(result, lang.value)
         for note in same_year_notes(read):
             _say(f"note: {note}", err=True)
-        if annotate is not None:  # exactly one sheet: `result` is its result
-            from ukiha_pipeline.annotate import annotate_path
-
-            _say(f"注釈付きのコピー (annotated copy): {annotate_path(result, annotate)}", err=True)
+        if annotate is not None:  # exactly one sheet, annotated above
+            _say(f"注釈付きのコピー (annotated copy): {written}", err=True)
         raise typer.Exit(worst)
 
 
