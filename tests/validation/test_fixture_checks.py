@@ -18,6 +18,7 @@ from ukiha_pipeline.validation.result import ValidationResult
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "synthetic"
+R3_SHEET = ROOT / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
 RULES = ROOT / "schemas" / "rules.toml"
 NOT_FIXTURES = {"README.md", "make_encoded.py"}
 
@@ -404,6 +405,19 @@ def test_a_number_used_twice_is_named_with_the_first_use(
     [f] = r.failures
     assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint
     assert r.quarantined == frozenset({quarantined})
+
+
+def test_half_width_katakana_names_the_master_department(tmp_path: Path) -> None:
+    """ｳｷﾊﾌﾞﾗﾝﾄﾞ推進課 is うきはブランド推進課 after NFKC: no unknown_department whose
+    suggestion looks exactly like what was typed, and the row is not quarantined."""
+    lines = R3_SHEET.read_text(encoding="utf-8").split("\n")
+    assert lines[38].split("\t")[1] == "農林振興課 うきはブランド推進課"  # line 39
+    lines[38] = lines[38].replace("うきはブランド推進課", "うきはﾌﾞﾗﾝﾄﾞ推進課", 1)
+    lines[51] = lines[51].replace("ブランド戦略係", "ﾌﾞﾗﾝﾄﾞ戦略係", 1)  # line 52, a KPI
+    (tmp_path / "half_width.txt").write_text("\n".join(lines), encoding="utf-8")
+    r = validate_path(tmp_path / "half_width.txt", _context())
+    assert [(f.line, f.check) for f in r.failures if f.severity == E] == []
+    assert len([f for f in r.failures if f.severity == W]) == 3
 
 
 def test_invisible_characters_around_a_value_are_dropped(tmp_path: Path) -> None:
