@@ -185,6 +185,11 @@ class KpiValueModel(_Base):
     def _numeric(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return ~_filled(df["raw"]) | df["value"].notna()
 
+    @pa.dataframe_check(name="kpi_as_of_invalid")
+    def _as_of(cls, df: pd.DataFrame) -> pd.Series[bool]:
+        # judged for a number only: an empty or non-numeric value has its own failure
+        return (df["year_ok"] == 1) | df["value"].isna()
+
 
 #: entity name → model, in the order failures are reported.
 MODELS: dict[str, type[_Base]] = {

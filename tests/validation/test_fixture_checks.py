@@ -56,6 +56,11 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
         (18, "kpi_value_not_numeric", E),  # － (measure baseline, KPI name layout)
     ],
     "kpi_unit_mismatch.txt": [(12, "kpi_unit_mismatch", W)],
+    "kpi_as_of_invalid.txt": [
+        (6, "kpi_as_of_invalid", W),  # policy 現状値 without its year
+        (8, "kpi_as_of_invalid", W),  # policy 最新値 as of 集計中
+        (12, "kpi_as_of_invalid", W),  # measure KPI as of a date, not a year
+    ],
     "kpi_unit_missing.txt": [
         (12, "kpi_unit_mismatch", W)
     ],  # 179人→230人, latest 207  # line 18: 93名→100人, 95名 is fine
@@ -146,13 +151,15 @@ def test_exit_code(name: str) -> None:
 
 #: Found when loading the warehouse, not by validating a sheet (tests/warehouse/test_keys.py).
 WAREHOUSE_CHECKS = {"ambiguous_key_match"}
+#: Checks of ours beyond DESIGN §3's 14 ids (README, What gets checked).
+ADDED_CHECKS = {"kpi_as_of_invalid"}
 
 
 def test_every_check_id_is_triggered_by_some_fixture() -> None:
     ids = set(tomllib.loads(RULES.read_text(encoding="utf-8"))["severity"])
     assert ids >= WAREHOUSE_CHECKS
     ids -= WAREHOUSE_CHECKS
-    assert len(ids) == 14
+    assert len(ids - ADDED_CHECKS) == 14 and ids >= ADDED_CHECKS
     triggered = {f.check for name in EXPECTED for f in result(name).failures}
     assert triggered == ids
 
@@ -405,6 +412,17 @@ def test_a_number_used_twice_is_named_with_the_first_use(
     [f] = r.failures
     assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint
     assert r.quarantined == frozenset({quarantined})
+
+
+def test_an_unreadable_as_of_year_names_its_cell() -> None:
+    """The failure points at the 時点 cell (not the value's), with what is written there."""
+    r = result("kpi_as_of_invalid.txt")
+    got = [(f.line, f.col, f.column, f.value, f.message) for f in r.failures]
+    assert got == [
+        (6, 4, "現状値の時点", "", "KPI の現状値の時点が空です。"),
+        (8, 4, "最新値の時点", "集計中", "KPI の最新値の時点「集計中」が年度として読めません。"),
+        (12, 6, "最新値の時点", "2022/3/31", "KPI の最新値の時点「2022/3/31」が年度として読めません。"),
+    ]
 
 
 def test_half_width_katakana_names_the_master_department(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from ukiha_pipeline.normalize import (
     normalize_flag,
     normalize_rating,
+    parse_as_of,
     parse_quantity,
     split_baseline_target,
     split_names,
@@ -53,6 +54,8 @@ class KpiValues:
     rows: dict[str, int]
     cols: dict[str, int]
     raw_years: dict[str, str]
+    #: the column of each value's as-of year (時点); a value without one is not in it
+    year_cols: dict[str, int]
 
 
 #: How a value without a unit is named among the units of a kpi_unit_mismatch (`人 / 単位なし`).
@@ -67,6 +70,7 @@ def kpi_values(k: KpiRec) -> KpiValues:
             {"baseline": k.baseline_row, "target": k.target_row, "latest": k.latest_row},
             {"baseline": 3, "target": 3, "latest": 3},
             {"baseline": k.baseline_year, "target": k.target_year, "latest": k.latest_year},
+            {"baseline": 4, "target": 4, "latest": 4},
         )
     bt_col = 4 if k.layout == "kpi_tab" else 3
     split = split_baseline_target(k.baseline_target)
@@ -80,6 +84,7 @@ def kpi_values(k: KpiRec) -> KpiValues:
         {"baseline": k.row, "target": k.row, "latest": k.row},
         {"baseline": bt_col, "target": bt_col, "latest": 5},
         {"baseline": "", "target": "", "latest": k.latest_year},
+        {"latest": 6},  # a measure KPI's baseline and target have no as-of year of their own
     )
 
 
@@ -121,7 +126,19 @@ KPI_COLUMNS = [
     "units",
     "col",
 ]
-VALUE_COLUMNS = ["record", "row", "line", "fiscal_year", "which", "raw", "value", "col"]
+VALUE_COLUMNS = [
+    "record",
+    "row",
+    "line",
+    "fiscal_year",
+    "which",
+    "raw",
+    "value",
+    "col",
+    "raw_year",  # the value's as-of year (時点) as written
+    "year_col",  # its column, -1 for a value without one (a measure KPI's baseline, target)
+    "year_ok",  # 1: readable (parse_as_of) or not expected, 0: empty or unreadable
+]
 
 #: entity (a key of schemas.models.MODELS) → the columns of its staged frame
 STAGED_COLUMNS = {
@@ -133,7 +150,9 @@ STAGED_COLUMNS = {
 
 #: a staged row: its values in the order of its entity's columns, then the `sheet` column
 Row = tuple[object, ...]
-INT_COLUMNS = frozenset(("row", "line", "fiscal_year", "n_cells", "n_units", "col", "sheet"))
+INT_COLUMNS = frozenset(
+    ("row", "line", "fiscal_year", "n_cells", "n_units", "col", "sheet", "year_col", "year_ok")
+)
 FLOAT_COLUMNS = frozenset(("duplicate_of", "value"))
 
 
@@ -252,8 +271,11 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
             if not misshapen:
                 row = v.rows[which]
                 value = q.value if q else None
+                year, year_col = v.raw_years[which], v.year_cols.get(which, -1)
+                year_ok = year_col < 0 or (bool(year) and parse_as_of(year) is not None)
                 values.append(
-                    (record, row, pos[row].line, fy, which, raw, value, v.cols[which], sheet_no)
+                    (record, row, pos[row].line, fy, which, raw, value, v.cols[which])
+                    + (year, year_col, int(year_ok), sheet_no)
                 )
         col = 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0)
         if unitless and units:

@@ -80,6 +80,11 @@ MESSAGES: dict[str, dict[str, Template]] = {
             "同じ取組の中に同じ事業が二度あります (最初は {detail} 行目)。",
             "重複した行を削除するか、事業内容を区別してください。",
         ),
+        "kpi_as_of_invalid": Template(
+            "KPI の{column}{detail}。",
+            "時点を年度で記入してください (例: R4年度、令和4年度、2022年度、R4年)。"
+            "KPI が順調かどうか (on_track) は時点の年度で判定します。",
+        ),
         "ambiguous_key_match": Template(
             "前の年度のどの事業・KPI と同じものか決められません (候補: {detail})。"
             "新しいキーを付けました。",
@@ -134,6 +139,10 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "duplicate_project": Template(
             "the same project appears twice in this sub-measure (first on line {detail}).",
             "Remove the duplicate.",
+        ),
+        "kpi_as_of_invalid": Template(
+            "KPI {column}: {detail}.",
+            "Write the year, e.g. R4年度, 令和4年度, 2022年度 or R4年; on_track is judged at it.",
         ),
         "ambiguous_key_match": Template(
             "cannot tell which project or KPI of an earlier year this is (candidates: {detail}); "
@@ -246,6 +255,13 @@ def cell_count_detail(n_cells: int, lang: str, *, kpi: bool = False) -> str:
     if lang == "en":
         return f"{'a KPI row of ' if kpi else ''}{n_cells} cells, 7 expected"
     return f"{'KPI の行の' if kpi else ''}セルが {n_cells} 個、7 個のはずです"
+
+
+def as_of_detail(raw_year: str, lang: str) -> str:
+    """What is wrong with a KPI value's as-of year: empty, or not a year."""
+    if lang == "en":
+        return f"the as-of year '{raw_year}' is not a year" if raw_year else "no as-of year"
+    return f"「{raw_year}」が年度として読めません" if raw_year else "が空です"
 
 
 def flag_detail(flag: str, allowed: str, lang: str) -> str:

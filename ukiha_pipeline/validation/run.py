@@ -27,6 +27,7 @@ from ukiha_pipeline.validation.messages import (
     BASELINE_TARGET_HINT,
     SHAPE_HINT,
     SUGGESTION,
+    as_of_detail,
     cell_count_detail,
     flag_detail,
     render,
@@ -43,6 +44,7 @@ DF_CHECK_COLUMN: dict[tuple[str, str], str] = {
     ("assignment", "section_department_mismatch"): "name",
     ("kpi", "malformed_row"): "name",
     ("kpi_value", "kpi_value_not_numeric"): "raw",
+    ("kpi_value", "kpi_as_of_invalid"): "raw_year",
 }
 
 
@@ -393,6 +395,10 @@ class _FailureBuilder:
                 # not empty, its arrow and target are missing
                 value = raw_cells[col] if col < len(raw_cells) else ""
                 hint = BASELINE_TARGET_HINT[self.lang]
+            if check == "kpi_as_of_invalid":  # the cell to edit is the value's as-of year
+                col, value = int(row["year_col"]), str(row["raw_year"])
+                fields["detail"] = as_of_detail(value, self.lang)
+                label = f"{label}の時点" if self.lang == "ja" else f"{label} (時点)"
         self.add(
             entity if entity != "assignment" else record.split(":")[0],
             check,
