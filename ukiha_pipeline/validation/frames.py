@@ -273,9 +273,9 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
                 value = q.value if q else None
                 year, year_col = v.raw_years[which], v.year_cols.get(which, -1)
                 year_ok = year_col < 0 or (bool(year) and parse_as_of(year) is not None)
+                line, col, ok = pos[row].line, v.cols[which], int(year_ok)
                 values.append(
-                    (record, row, pos[row].line, fy, which, raw, value, v.cols[which])
-                    + (year, year_col, int(year_ok), sheet_no)
+                    (record, row, line, fy, which, raw, value, col, year, year_col, ok, sheet_no)
                 )
         col = 1 if k.layout == "kpi_tab" else (3 if k.level == "policy" else 0)
         if unitless and units:
