@@ -171,6 +171,28 @@ def test_fatal_sheet_loads_nothing_but_records_its_failure(
     assert count(con, "SELECT count(*) FROM validation_failures WHERE run_id = 'run-1'") == 3
 
 
+def test_a_check_the_rules_make_fatal_stops_the_sheet(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, ctx: RulesContext, original: ValidationResult
+) -> None:
+    """DESIGN §3: `fatal` stops that sheet, whichever check the rules file makes fatal. With
+    rating_invalid = "fatal", the edited sheet (a rating F) was loaded over the good one."""
+    load_result(con, original, ctx, run_id="run-1")
+    before = snapshot(con, (*FACTS, "sheets"))
+    rules = tmp_path / "rules.toml"
+    text = (R3.parents[2] / "schemas" / "rules.toml").read_text(encoding="utf-8")
+    rules.write_text(text.replace('rating_invalid = "error"', 'rating_invalid = "fatal"'))
+    strict = load_context(rules_file=rules)
+    result = variant(tmp_path, strict)
+    assert result.fatal and result.exit_code == 1
+    outcome = load_result(con, result, strict, run_id="run-2")
+    assert outcome.status == "fatal"
+    assert snapshot(con, (*FACTS, "sheets")) == before
+    assert con.execute(
+        "SELECT line, \"check\", severity FROM validation_failures WHERE run_id = 'run-2' "
+        "AND severity = 'fatal'"
+    ).fetchall() == [(38, "rating_invalid", "fatal")]
+
+
 def test_failed_transaction_rolls_back(
     tmp_path: Path,
     con: duckdb.DuckDBPyConnection,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -162,6 +162,9 @@ def load_results(
     now = now or datetime.now(UTC)
     if not results:
         return []
+    # a sheet with a fatal failure is not loaded, whether the parser stopped it or the rules
+    # file made a row check fatal (DESIGN §3: "fatal stops that sheet"): only its failures go in
+    results = [replace(r, sheet=None) if r.fatal else r for r in results]
     what = results[0].source_file if len(results) == 1 else f"{len(results)} シート"
     outcomes: list[LoadOutcome] = []
     con.execute("BEGIN")
