@@ -137,6 +137,7 @@ def load_batch(
     run_id: str,
     lock_timeout_s: float,
     force: bool = False,
+    overridden: bool = False,
 ) -> list[LoadOutcome]:
     """The batch in one transaction: all its sheets are loaded, or (on an error) none."""
     with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
@@ -147,6 +148,7 @@ def load_batch(
             run_id=run_id,
             flow_run_id=str(flow_run.id) if flow_run.id else None,
             force=force,
+            overridden=overridden,
         )
 
 
@@ -265,6 +267,7 @@ def load_step(
                 run_id,
                 target.lock_timeout_s,
                 force=target.force,
+                overridden=target.fiscal_year is not None or target.municipality is not None,
             )
         ]
 

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from ukiha_pipeline.errors import WarehouseError
+from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.settings import DEFAULT_LOCK_TIMEOUT_S
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.validation.result import ValidationResult
@@ -126,6 +127,7 @@ def load_result(
     flow_run_id: str | None = None,
     now: datetime | None = None,
     force: bool = False,
+    overridden: bool = False,
 ) -> LoadOutcome:
     """One transaction per sheet: replace its (municipality, fiscal year), record failures.
 
@@ -136,7 +138,14 @@ def load_result(
     (The batch of one of `load_results`.)
     """
     return load_results(
-        con, [result], ctx, run_id=run_id, flow_run_id=flow_run_id, now=now, force=force
+        con,
+        [result],
+        ctx,
+        run_id=run_id,
+        flow_run_id=flow_run_id,
+        now=now,
+        force=force,
+        overridden=overridden,
     )[0]
 
 
@@ -149,6 +158,7 @@ def load_results(
     flow_run_id: str | None = None,
     now: datetime | None = None,
     force: bool = False,
+    overridden: bool = False,
 ) -> list[LoadOutcome]:
     """Load many sheets in ONE transaction, each table written once per step; one outcome each.
 
@@ -158,6 +168,9 @@ def load_results(
     content twice; a repeat starts the next step, so a later version supersedes an earlier
     one of the same batch exactly as it would one by one. With `force`, content that is
     already current is loaded again (after the rules, the master or the waivers changed).
+    With `overridden` (the run gave `--fiscal-year` or `--municipality`), a sheet whose content
+    is current under another (municipality, fiscal year) raises WarehouseError naming it: the
+    override would empty that year.
     """
     now = now or datetime.now(UTC)
     if not results:
@@ -171,7 +184,14 @@ def load_results(
     try:
         for step in _steps(results):
             outcomes += _load_step(
-                con, step, ctx, run_id=run_id, flow_run_id=flow_run_id, now=now, force=force
+                con,
+                step,
+                ctx,
+                run_id=run_id,
+                flow_run_id=flow_run_id,
+                now=now,
+                force=force,
+                overridden=overridden,
             )
         con.execute("COMMIT")
     except duckdb.Error as exc:
@@ -187,17 +207,36 @@ def load_results(
 
 def _moved_from(
     con: duckdb.DuckDBPyConnection, shas: list[str], keys: list[tuple[str, int]]
-) -> list[tuple[str, int]]:
-    """The (municipality, fiscal year) other than `keys` where content being loaded is current:
-    loaded under another year now (`--fiscal-year` correcting a copied header), it moves."""
+) -> dict[str, tuple[str, int]]:
+    """Content being loaded that is current under a (municipality, fiscal year) other than
+    `keys`: sha256 → where it is. It read differently this time (the parser's reading of the
+    title or header improved, and `--force` loads it again): it moves."""
     if not shas:
-        return []
+        return {}
     found = con.execute(
-        "SELECT DISTINCT municipality, fiscal_year FROM sheets "
+        "SELECT source_sha256, municipality, fiscal_year FROM sheets "
         "WHERE status = 'current' AND list_contains(?, source_sha256)",
         [shas],
     ).fetchall()
-    return [(m, fy) for m, fy in found if (m, fy) not in keys]
+    return {sha: (m, fy) for sha, m, fy in found if (m, fy) not in keys}
+
+
+def _refuse_move(
+    results: Sequence[ValidationResult], moved: dict[str, tuple[str, int]]
+) -> WarehouseError:
+    """An override (`--fiscal-year`, `--municipality`) would move a year's current content to
+    another year and leave the first without its sheet (the override given for a folder that
+    holds other years' sheets, most likely)."""
+    r = next(r for r in results if r.sha256 in moved and r.sheet is not None)
+    assert r.sheet is not None
+    m, fy = moved[str(r.sha256)]
+    return WarehouseError(
+        f"{r.source_file}: この内容は {fiscal_year_label(fy)}・{m} の現在の取込です。"
+        f"指定 (--fiscal-year / --municipality) どおり {fiscal_year_label(r.sheet.fiscal_year)}"
+        f"・{r.sheet.municipality} として取り込むと {fiscal_year_label(fy)} の取込が消えるため、"
+        "取り込みませんでした。年度や市町村の指定は、そのシートだけを指定して使ってください。"
+        "シートの年度が違うなら、事業一覧の見出し (R4年度事業化 など) を直して取り込んでください。"
+    )
 
 
 def _steps(results: Sequence[ValidationResult]) -> list[list[ValidationResult]]:
@@ -226,8 +265,12 @@ def _load_step(
     flow_run_id: str | None,
     now: datetime,
     force: bool = False,
+    overridden: bool = False,
 ) -> list[LoadOutcome]:
-    """Sheets with distinct (municipality, fiscal year) and content, inside the transaction."""
+    """Sheets with distinct (municipality, fiscal year) and content, inside the transaction.
+
+    `overridden`: the run gave `--fiscal-year` or `--municipality`; content current under
+    another year is then refused (WarehouseError naming the file), not moved."""
     shas = [r.sha256 for r in results if r.sheet is not None]
     current: dict[str | None, tuple[str, int, int, int, int]] = {}
     if shas and not force:
@@ -330,7 +373,10 @@ def _load_step(
 
     sha = TABLE_COLUMNS["sheets"].index("source_sha256")
     loaded_shas = [str(r[sha]) for r in rows["sheets"]]
-    moved = _moved_from(con, loaded_shas, keys)
+    moved_shas = _moved_from(con, loaded_shas, keys)
+    if moved_shas and overridden:
+        raise _refuse_move(results, moved_shas)
+    moved = list(dict.fromkeys(moved_shas.values()))
     if moved:  # what the content put there goes; that year keeps its earlier versions
         con.register("_moved", pd.DataFrame(moved, columns=["municipality", "fiscal_year"]))
         for table in FACT_TABLES:
