@@ -431,6 +431,19 @@ def test_an_unreadable_as_of_year_names_its_cell() -> None:
     ]
 
 
+def test_a_policy_kpi_unit_mismatch_is_on_the_odd_value_line(tmp_path: Path) -> None:
+    """DESIGN §4: a policy KPI's failure is on the line of the value concerned. It was on the
+    KPI's name line (29), far from the 最新値 「2,439人」 on line 32."""
+    lines = R3_SHEET.read_text(encoding="utf-8").split("\n")
+    assert lines[31].split("\t")[2:4] == ["最新値", "2,439千円"]
+    lines[31] = lines[31].replace("2,439千円", "2,439人")
+    (tmp_path / "unit.txt").write_text("\n".join(lines), encoding="utf-8")
+    r = validate_path(tmp_path / "unit.txt", _context())
+    [f] = [f for f in r.failures if f.check == "kpi_unit_mismatch"]
+    assert (f.line, f.col, f.column, f.value) == (32, 3, "最新値", "2,439人")
+    assert "(人 / 円)" in f.message
+
+
 def test_half_width_katakana_names_the_master_department(tmp_path: Path) -> None:
     """ｳｷﾊﾌﾞﾗﾝﾄﾞ推進課 is うきはブランド推進課 after NFKC: no unknown_department whose
     suggestion looks exactly like what was typed, and the row is not quarantined."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,6 +126,12 @@ KPI_COLUMNS = [
     "n_units",
     "units",
     "col",
+    # the value whose unit differs from the others' (the latest when all three differ):
+    # where a kpi_unit_mismatch is reported (DESIGN §4: on the line of the value concerned)
+    "odd_which",
+    "odd_row",
+    "odd_col",
+    "odd_raw",
 ]
 VALUE_COLUMNS = [
     "record",
@@ -151,7 +158,10 @@ STAGED_COLUMNS = {
 #: a staged row: its values in the order of its entity's columns, then the `sheet` column
 Row = tuple[object, ...]
 INT_COLUMNS = frozenset(
-    ("row", "line", "fiscal_year", "n_cells", "n_units", "col", "sheet", "year_col", "year_ok")
+    (
+        *("row", "line", "fiscal_year", "n_cells", "n_units", "col", "sheet"),
+        *("year_col", "year_ok", "odd_row", "odd_col"),
+    )
 )
 FLOAT_COLUMNS = frozenset(("duplicate_of", "value"))
 
@@ -261,6 +271,7 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
         v = kpi_values(k)
         units = set()
         unitless = False  # a number without a unit: a mismatch when the others have one
+        unit_of: dict[str, str] = {}  # which → its unit (UNITLESS for a bare number)
         for which in ("baseline", "target", "latest"):
             raw = v.raw[which]
             q = parse_quantity(raw) if raw else None
@@ -268,6 +279,8 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
                 units.add(q.unit)
             elif q is not None:
                 unitless = True
+            if q is not None:
+                unit_of[which] = q.unit or UNITLESS
             if not misshapen:
                 row = v.rows[which]
                 value = q.value if q else None
@@ -281,6 +294,7 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
         if unitless and units:
             units.add(UNITLESS)
         units_text = " / ".join(sorted(units))
+        odd = _odd_unit(unit_of) if len(units) > 1 else None
         kpis.append(
             (
                 record,
@@ -293,10 +307,20 @@ def _stage_kpis(kpis: list[Row], values: list[Row], sheet: ParsedSheet, sheet_no
                 len(units),
                 units_text,
                 col,
+                odd or "",
+                v.rows[odd] if odd else k.row,
+                v.cols[odd] if odd else col,
+                v.raw[odd] if odd else "",
                 sheet_no,
             )
         )
     return bad
+
+
+def _odd_unit(unit_of: dict[str, str]) -> str:
+    """Which value's unit the others do not share: the rarest unit's value, the latest first."""
+    tally = Counter(unit_of.values())
+    return min(reversed(list(unit_of)), key=lambda which: tally[unit_of[which]])
 
 
 def staged_frame(rows: Sequence[Row], columns: list[str]) -> pd.DataFrame:

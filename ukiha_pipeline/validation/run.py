@@ -382,8 +382,10 @@ class _FailureBuilder:
             if check == "malformed_row":
                 value = self.sheet.grid.raw_text(grid_row)
                 fields["detail"] = cell_count_detail(int(row["n_cells"]), self.lang, kpi=True)
-            if check == "kpi_unit_mismatch":
+            if check == "kpi_unit_mismatch":  # on the value whose unit is the odd one
                 fields["detail"] = str(row["units"])
+                grid_row, col = int(row["odd_row"]), int(row["odd_col"])
+                label, value = VALUE_LABELS[str(row["odd_which"])], str(row["odd_raw"])
             if check == "missing_required":
                 label = "KPI名"
         else:  # kpi_value
