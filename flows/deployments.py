@@ -16,12 +16,14 @@ ANNUAL_CRON = "0 6 1 6 *"
 TIMEZONE = "Asia/Tokyo"
 
 
-def annual_deployment() -> RunnerDeployment:
+def annual_deployment(warehouse: str | None = None) -> RunnerDeployment:
+    """The yearly run; `warehouse` (else the settings' at run time) is a parameter of every run."""
     deployment = annual_ingest.to_deployment(
         name=DEPLOYMENT_NAME,
         schedule=Cron(ANNUAL_CRON, timezone=TIMEZONE),
         description="Annual ingest of the PDCA sheets in data/raw into the warehouse.",
         tags=["ukiha", "annual"],
+        parameters={"warehouse": warehouse} if warehouse else {},
     )
     assert isinstance(deployment, RunnerDeployment)  # sync context: not a coroutine
     return deployment
@@ -53,4 +55,5 @@ def describe(deployment: RunnerDeployment, *, after: datetime | None = None) -> 
         "cron": cron,
         "timezone": tz_name,
         "next_runs": next_runs(deployment, after=after),
+        "parameters": dict(deployment.parameters or {}),
     }

@@ -396,12 +396,15 @@ def serve(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the deployment, start nothing")
     ] = False,
+    warehouse: Annotated[
+        Path | None, typer.Option("--warehouse", help="the warehouse every scheduled run writes")
+    ] = None,
 ) -> None:
     """Serve the annual ingest on its cron schedule (needs a Prefect server)."""
     _quiet_prefect()
     from flows.deployments import annual_deployment, describe
 
-    deployment = annual_deployment()
+    deployment = annual_deployment(str(warehouse.resolve()) if warehouse else None)
     if dry_run:
         typer.echo(json.dumps(describe(deployment), ensure_ascii=False, indent=2))
         return

@@ -220,6 +220,15 @@ def test_serve_dry_run_prints_the_deployment_as_json() -> None:
     info = json.loads(proc.stdout)
     assert info["cron"] == "0 6 1 6 *" and info["timezone"] == "Asia/Tokyo"
     assert len(info["next_runs"]) == 3 and all("+09:00" in t for t in info["next_runs"])
+    assert info["parameters"] == {}  # the settings' warehouse, read when a run starts
+
+
+def test_serve_takes_the_warehouse_of_its_runs(tmp_path: Path) -> None:
+    """DESIGN §5's common option: the scheduled runs write the warehouse given to serve."""
+    proc = ukiha("serve", "--dry-run", "--warehouse", "w/ukiha.duckdb", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    wh = json.loads(proc.stdout)["parameters"]["warehouse"]
+    assert wh == str((tmp_path / "w" / "ukiha.duckdb").resolve())
 
 
 def test_serve_without_a_prefect_server_is_a_usage_error(tmp_path: Path) -> None:
