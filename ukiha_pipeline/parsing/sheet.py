@@ -56,7 +56,18 @@ _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 _MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
-_MUNICIPALITY = re.compile(r"(?:第\d+期)?([^\s第期]{1,10}?[市町村])")
+#: What may stand before the municipality in a title: a year (`令和4年度`, `R4年度`, `2022年度`),
+#: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
+_TITLE_PREFIX = (
+    r"(?:(?:令和|平成|[RH])\s*(?:元|\d+)\s*年度?|\d{4}\s*年度?|第\s*\d+\s*期"
+    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県)"
+)
+_NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
+_NAME = rf"[{_NAME_CHARS}]{{1,9}}?[市町村]"  # the shortest: `うきは市` of `うきは市民…`
+#: The municipality: right after the prefixes, or where a word starts (not inside `…市民…`).
+_MUNICIPALITY = re.compile(
+    rf"(?:{_TITLE_PREFIX}\s*)+(?P<after>{_NAME})|(?<![{_NAME_CHARS}])(?P<word>{_NAME})"
+)
 _POLICY_VALUE_LABELS = {"現状値": "baseline", "目標値": "target", "最新値": "latest"}
 
 
@@ -258,8 +269,7 @@ def parse_grid(
             # Title page and the table of contents that repeats the policy titles.
             if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
                 title = first
-                m = _MUNICIPALITY.search(first_key)
-                found_municipality = m.group(1) if m else None
+                found_municipality = municipality_from_title(first)
             elif _is_table_content(cells, first_key):
                 # a policy's rows without a heading that could be read: none may go unseen
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
@@ -315,6 +325,18 @@ def parse_grid(
         issues=tuple(st.issues),
         notes=tuple(notes),
     )
+
+
+def municipality_from_title(title: str) -> str | None:
+    """The municipality a title names (`第2期うきは市ルネッサンス戦略` → うきは市), or None.
+
+    Years, the strategy's term and a prefecture before it are passed over
+    (`令和4年度 福岡県うきは市…` → うきは市), as is anything before them; the first name
+    ending in 市/町/村 that starts a word is taken, so `市民` later in the line is not one.
+    """
+    text = unicodedata.normalize("NFKC", title)
+    m = _MUNICIPALITY.search(text)
+    return (m.group("after") or m.group("word")) if m else None
 
 
 def _year_notes(
