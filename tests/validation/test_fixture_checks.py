@@ -429,3 +429,28 @@ def test_a_measure_kpi_without_its_arrow_says_how_to_write_the_target(tmp_path: 
     [f] = validate_path(tmp_path / "no_arrow.txt", _context()).failures
     assert (f.line, f.check, f.column, f.value) == (12, "missing_required", "目標値", "179人")
     assert "「現状値→目標値」" in f.hint
+
+
+def test_a_kpi_row_of_the_wrong_width_is_told_about_kpi_cells() -> None:
+    """Not the project row's 7 cells (`事業の行は7つ`): the KPI row's own."""
+    by_line = {f.line: f for f in result("malformed_row_lost_tab.txt").failures}
+    assert "KPI の行は7つ" in by_line[12].hint
+    assert "事業の行" not in by_line[12].hint
+    assert "事業の行は7つ" in by_line[14].hint  # the project row keeps the project wording
+
+
+def test_a_kpi_row_of_the_wrong_width_in_a_workbook_is_told_in_columns(tmp_path: Path) -> None:
+    """The same rows as a workbook: no tabs to speak of, the KPI row's columns A-G."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    text = (FIXTURES / "malformed_row_lost_tab.txt").read_text(encoding="utf-8")
+    for r, line in enumerate(text.removesuffix("\n").split("\n"), start=1):
+        for c, cell in enumerate(line.split("\t"), start=1):
+            if cell:
+                ws.cell(r, c).value = cell
+    wb.save(tmp_path / "lost_tab.xlsx")
+    failures = validate_path(tmp_path / "lost_tab.xlsx", _context()).failures
+    by_line = {f.line: f for f in failures}
+    assert "KPI の行のセルが列 A〜G" in by_line[12].hint and "タブ" not in by_line[12].hint
+    assert "列 A〜G の 7 つ (事業の行)" in by_line[14].hint

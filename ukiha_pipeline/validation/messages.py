@@ -26,6 +26,24 @@ SHAPE_HINT: dict[str, dict[str, str]] = {
     },
 }
 
+#: The same for a measure KPI row, whose 7 cells are not a project's.
+KPI_SHAPE_HINT: dict[str, dict[str, str]] = {
+    "ja": {
+        "text": "タブ区切りのセル数 (KPI の行は7つ: KPI・KPI名・課・係・現状値→目標値・最新値・"
+        "時点。「KPI 名前」と1つのセルに書いた行は、KPI名・課・係・現状値→目標値・空のセル・"
+        "最新値・時点) を確認し、抜けたタブや余分なタブを直してください。",
+        "workbook": "KPI の行のセルが列 A〜G の 7 つ (KPI・KPI名・課・係・現状値→目標値・"
+        "最新値・時点) に収まっているか、ずれたセルや余分なセルがないかを確認してください。",
+    },
+    "en": {
+        "text": "Check the number of tab-separated cells (7 for a KPI row: KPI, name, 課, 係, "
+        "baseline→target, latest, as-of; when 'KPI name' shares one cell: name, 課, 係, "
+        "baseline→target, an empty cell, latest, as-of).",
+        "workbook": "Check that the KPI row's cells sit in columns A-G (KPI, name, 課, 係, "
+        "baseline→target, latest, as-of), none shifted or extra.",
+    },
+}
+
 MESSAGES: dict[str, dict[str, Template]] = {
     "ja": {
         "unreadable_file": Template(
