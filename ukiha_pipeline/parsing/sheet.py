@@ -106,6 +106,7 @@ class _State:
     projects: list[ProjectRec] = field(default_factory=list)
     kpis: list[KpiRec] = field(default_factory=list)
     issues: list[StructuralIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the steward, not failures
     policy_kpi: _PolicyKpiDraft | None = None
     in_table: bool = False
     seq: int = 0
@@ -115,6 +116,22 @@ class _State:
     #: the row of the measure whose markers ①②… are counted (its first heading, when a
     #: page break repeats it)
     sub_scope: int = -1
+    #: a measure KPI row may still come: right after a measure line (or its KPI rows), not
+    #: after its sub-measures and projects
+    kpi_open: bool = False
+    #: the row that began a block no measure can be found for (an unreadable or missing
+    #: measure line), and the reason its later rows give: they are kept out until the next
+    #: measure or policy, never filed under the measure before
+    block_lost: tuple[int, str] | None = None
+    #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
+    sub_lost: int | None = None
+
+    def new_policy(self) -> None:
+        """A policy heading ends the table and any block that could not be placed."""
+        self.in_table = False
+        self.kpi_open = False
+        self.block_lost = None
+        self.sub_lost = None
 
     @property
     def policy(self) -> PolicyRec | None:
@@ -219,7 +236,7 @@ def parse_grid(
 ) -> ParsedSheet:
     """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
     st = _State(grid)
-    notes: list[str] = []  # what the steward should know that is not a failure
+    notes = st.notes  # what the steward should know that is not a failure
     title = ""
     found_municipality: str | None = None
     detected_fy: int | None = None
@@ -247,7 +264,7 @@ def parse_grid(
                     "いる、貼り付けが重なったなど)。"
                 )
             st.flush_policy_kpi()
-            st.in_table = False
+            st.new_policy()
             title_text = _POLICY_NUMBER.sub("", first, count=1)
             title_text = re.sub(r"\s*[(（]\s*戦略.*$", "", title_text)
             st.policies.append(PolicyRec(i, policy_no, title_text, page))
@@ -461,77 +478,158 @@ def _replace(
 def _table_row(
     st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str, first_key: str
 ) -> None:
+    """A row of the project table: measure, measure KPI, sub-measure or project."""
+    circled = bool(first) and first[0] in CIRCLED
+    is_kpi = first_key.startswith("KPI")
+    if not circled and not is_kpi and _is_measure_line(st.grid, i, cells, first_key):
+        _measure_line(st, i, cells, first, first_key)
+        return
+    if st.block_lost is not None:
+        lost_row, reason = st.block_lost
+        entity = "kpi" if is_kpi else "project"
+        st.malformed(i, entity, "\t".join(raw), reason, line=_where(st.grid, lost_row))
+        return
+    if circled:
+        _submeasure_row(st, i, raw, first)
+        return
+    if is_kpi:
+        if st.measure() is not None and not st.kpi_open:
+            # a KPI row after the measure's sub-measures: the next measure's line is gone
+            st.malformed(i, "kpi", "\t".join(raw), "measure_line_missing")
+            st.block_lost = (i, "after_missing_measure")
+            return
+        st.sub_lost = None
+        _measure_kpi(st, i, raw, cells, _width(raw))
+        return
+    if not first and any(cells[1:]):
+        _continuation_row(st, i, raw)
+        return
+    _unplaceable_row(st, i, raw, first)
+
+
+def _is_measure_line(grid: Grid, i: int, cells: list[str], first_key: str) -> bool:
+    """`1 農業や…` alone on its row; or, with other cells written (a note), when its block
+    (the measure KPI row or the first sub-measure ①) follows."""
+    if not _MEASURE.match(first_key):
+        return False
+    return not any(cells[1:]) or _measure_block_follows(grid, i)
+
+
+def _measure_block_follows(grid: Grid, i: int) -> bool:
+    """The next row (past a repeated table header) opens a measure: its KPI row or ①."""
+    rows = grid.rows
+    for j in range(i + 1, len(rows)):
+        first = clean_cell(rows[j][0]) if rows[j] else ""
+        if not first and not any(clean_cell(c) for c in rows[j]):
+            continue
+        key = _key(first)
+        if key == "事業一覧":
+            continue
+        return key.startswith("KPI") or first.startswith(CIRCLED[0])
+    return False
+
+
+def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: str) -> None:
     policy = st.policy
     assert policy is not None
+    measure_match = _MEASURE.match(first_key)
+    assert measure_match is not None
+    title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
+    measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
+    earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
+    # the sub-measure markers' scope: the measure, counted from its first heading
+    st.sub_scope = earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
+    st.kpi_open = True
+    st.block_lost = None
+    st.sub_lost = None
+    if earlier is None:
+        st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
+    elif _key(earlier.title) != _key(title):
+        # 2 typed as 1: the measure's sub-measures and projects join the other 1
+        st.malformed(
+            i,
+            "measure",
+            "\t".join(cells),
+            "measure_number_repeated",
+            number=measure.measure_no,
+            earlier=_where(st.grid, earlier.row),
+        )
+    # (the same number and title again: the heading repeated after a page break)
+    st.measures.append(measure)
+    extra = [c for c in cells[1:] if c]
+    if extra:
+        st.notes.append(
+            f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
+            "後ろのセルは読みません: " + " / ".join(extra)
+        )
+
+
+def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:
+    """`①title` with the sub-measure's first project in the other cells."""
+    measure = st.measure()
+    if measure is None:
+        st.malformed(i, "project", "\t".join(raw), "submeasure_before_measure")
+        return
+    sub = SubmeasureRec(
+        i, measure.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
+    )
+    number = ("sub", st.sub_scope, sub.submeasure_no)
+    earlier = st.numbered.get(number)
+    st.submeasures.append(sub)
+    st.seq = 0
+    st.kpi_open = False
+    st.sub_lost = None
+    _project(st, i, raw, _width(raw), sub)
+    if earlier is None:
+        st.numbered[number] = sub
+    elif _key(earlier.title) != _key(sub.title):
+        # ② typed as ①: its projects join the other ①. The row's project is kept out
+        # (quarantined, with the reason) until the marker is put right.
+        st.malformed(
+            i,
+            "project",
+            "\t".join(raw),
+            "submeasure_number_repeated",
+            record=f"project:{i}",
+            marker=first[0],
+            earlier=_where(st.grid, earlier.row),
+        )
+
+
+def _continuation_row(st: _State, i: int, raw: tuple[str, ...]) -> None:
+    """A project row with its first cell empty: another project of the sub-measure above."""
+    if st.sub_lost is not None:
+        st.malformed(
+            i,
+            "project",
+            "\t".join(raw),
+            "after_unreadable_submeasure",
+            line=_where(st.grid, st.sub_lost),
+        )
+        return
+    sub = st.submeasure()
+    if sub is None:
+        st.malformed(i, "project", "\t".join(raw), "project_before_submeasure")
+        return
+    st.kpi_open = False
+    _project(st, i, raw, _width(raw), sub)
+
+
+def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:
+    """A row that is no measure, KPI, sub-measure or project as written. When a measure's
+    block follows it, it was that measure's line; when it has a project's 7 cells and a
+    title, a sub-measure whose marker is lost. Either way, the rows that would be filed
+    under it are kept out, not filed under the measure or sub-measure before."""
     width = _width(raw)
-    rest_empty = not any(cells[1:])
-
-    if first and first[0] in CIRCLED:
-        measure = st.measure()
-        if measure is None:
-            st.malformed(i, "project", "\t".join(raw), "submeasure_before_measure")
-            return
-        sub = SubmeasureRec(
-            i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
-        )
-        number = ("sub", st.sub_scope, sub.submeasure_no)
-        earlier = st.numbered.get(number)
-        st.submeasures.append(sub)
-        st.seq = 0
-        _project(st, i, raw, width, sub)
-        if earlier is None:
-            st.numbered[number] = sub
-        elif _key(earlier.title) != _key(sub.title):
-            # ② typed as ①: its projects join the other ①. The row's project is kept out
-            # (quarantined, with the reason) until the marker is put right.
-            st.malformed(
-                i,
-                "project",
-                "\t".join(raw),
-                "submeasure_number_repeated",
-                record=f"project:{i}",
-                marker=first[0],
-                earlier=_where(st.grid, earlier.row),
-            )
+    if not st.kpi_open and _measure_block_follows(st.grid, i):
+        st.malformed(i, "measure", "\t".join(raw), "measure_line_unreadable")
+        st.block_lost = (i, "after_unreadable_measure")
         return
-
-    if first_key.startswith("KPI"):
-        _measure_kpi(st, i, raw, cells, width)
+    if first and width == PROJECT_WIDTH:
+        st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
+        st.sub_lost = i
+        st.kpi_open = False
         return
-
-    measure_match = _MEASURE.match(first_key) if first else None
-    if measure_match and rest_empty:
-        title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
-        measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
-        earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
-        # the sub-measure markers' scope: the measure, counted from its first heading
-        st.sub_scope = (
-            earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
-        )
-        if earlier is None:
-            st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
-        elif _key(earlier.title) != _key(title):
-            # 2 typed as 1: the measure's sub-measures and projects join the other 1
-            st.malformed(
-                i,
-                "measure",
-                "\t".join(cells),
-                "measure_number_repeated",
-                number=measure.measure_no,
-                earlier=_where(st.grid, earlier.row),
-            )
-        # (the same number and title again: the heading repeated after a page break)
-        st.measures.append(measure)
-        return
-
-    if not first and any(cells[1:]):
-        sub_or_none = st.submeasure()
-        if sub_or_none is None:
-            st.malformed(i, "project", "\t".join(raw), "project_before_submeasure")
-            return
-        _project(st, i, raw, width, sub_or_none)
-        return
-
     st.malformed(i, "project", "\t".join(raw), "table_row_shape", cells=width)
 
 
