@@ -1,8 +1,8 @@
 """Rows that do not read as written, on variants of the REAL FY2021 (R3) sheet in tmp_path.
 
 A measure line with a note, an unreadable or deleted measure line, a sub-measure whose marker
-is lost: no row may be filed under the measure or sub-measure before it, and each failure
-says what is wrong.
+is lost, a missing table header: no row may be filed under the measure or sub-measure before
+it, and each failure says what is wrong.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.parsing import ParsedSheet, parse_grid
 from ukiha_pipeline.reading import read_grid
 from ukiha_pipeline.validation.messages import STRUCTURE
@@ -136,6 +137,7 @@ def test_every_new_reason_has_a_message_in_both_languages() -> None:
         "after_missing_measure",
         "submeasure_marker_unreadable",
         "after_unreadable_submeasure",
+        "table_header_missing",
     }
     assert reasons <= set(STRUCTURE["ja"]) and reasons <= set(STRUCTURE["en"])
 
@@ -156,3 +158,31 @@ def test_the_projects_of_a_sub_measure_without_its_marker_are_kept_out(
     }
     expected = {n: where for n, where in filed(r3).items() if n not in (143, 144, 145)}
     assert filed(sheet) == expected
+
+
+# --- the project table's header --------------------------------------------------------------
+
+
+def test_rows_after_a_missing_table_header_say_the_header_is_missing(tmp_path: Path) -> None:
+    assert cells(34)[0] == "事業一覧" and cells(50)[0] == "事業一覧"
+    sheet = variant(tmp_path, {34: ""})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    assert set(kept_out) == set(range(35, 49))  # measure 1-1 up to the next header (50)
+    assert set(kept_out.values()) == {"table_header_missing"}
+    assert "事業一覧" in STRUCTURE["ja"]["table_header_missing"].hint
+
+
+def test_a_sheet_without_any_table_header_is_told_that_one_is_missing(tmp_path: Path) -> None:
+    headers = {n: "" for n in range(1, len(RAW) + 1) if cells(n)[0] == "事業一覧"}
+    with pytest.raises(SheetFatal) as exc:
+        variant(tmp_path, headers)
+    assert exc.value.check == "unrecognized_layout"
+    assert "基本方針の見出しはありますが" in exc.value.message
+    assert "事業一覧の表" in exc.value.message and "見つかりません" in exc.value.message
+
+    numbered = [n for n in range(1, len(RAW) + 1) if RAW[n - 1][:2] in ("1)", "2)", "3)", "4)")]
+    assert numbered == [13, 17, 21, 25, 27, 71, 115, 165]  # contents and headings
+    no_policy: dict[int, str | None] = {n: RAW[n - 1][2:] for n in numbered}
+    with pytest.raises(SheetFatal) as exc:
+        variant(tmp_path, no_policy)
+    assert "事業一覧の表はありますが、基本方針の見出し" in exc.value.message

@@ -242,7 +242,8 @@ def parse_grid(
     detected_fy: int | None = None
     fy_row: int | None = None
     other_years: dict[int, int] = {}  # a table header naming another year: its first row
-    saw_header = False
+    saw_header = False  # a table header after a policy heading (where a table is read)
+    any_header = False  # a table header anywhere: what a fatal sheet is said to lack
 
     for i, raw in enumerate(grid.rows):
         cells = [clean_cell(c) for c in raw]
@@ -282,6 +283,7 @@ def parse_grid(
                 )
             continue
 
+        any_header = any_header or _is_header(cells)
         if st.policy is None:
             # Title page and the table of contents that repeats the policy titles.
             if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
@@ -314,8 +316,7 @@ def parse_grid(
     if not st.policies or not saw_header:
         raise SheetFatal(
             "unrecognized_layout",
-            "PDCA シートの形式ではありません: 基本方針の見出し「1)…(戦略P…)」と"
-            "事業一覧の表が見つかりません。",
+            _layout_missing(bool(st.policies), any_header),
             source_file=grid.source_file,
         )
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
@@ -342,6 +343,19 @@ def parse_grid(
         issues=tuple(st.issues),
         notes=tuple(notes),
     )
+
+
+def _layout_missing(saw_policy: bool, saw_header: bool) -> str:
+    """What of the layout a sheet lacks: the policy headings, the project table, or both."""
+    heading = "基本方針の見出し「1)…(戦略P…)」"
+    table = (
+        "事業一覧の表 (「事業一覧」で始まる見出し行「事業一覧・課・係・事業内容・R3年度事業化…」)"
+    )
+    if saw_policy:
+        return f"PDCA シートの形式ではありません: 基本方針の見出しはありますが、{table}が見つかりません。"
+    if saw_header:
+        return f"PDCA シートの形式ではありません: 事業一覧の表はありますが、{heading}が見つかりません。"
+    return f"PDCA シートの形式ではありません: {heading}と事業一覧の表が見つかりません。"
 
 
 def municipality_from_title(title: str) -> str | None:
@@ -462,7 +476,21 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
         handled = True
     if not handled:
-        st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+        if _is_project_table_row(cells, first_key):  # before any table header: it was lost
+            st.malformed(i, "row", "\t".join(cells), "table_header_missing")
+        else:
+            st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+
+
+def _is_project_table_row(cells: list[str], first_key: str) -> bool:
+    """Shaped like a row of the project table (a measure line `1 農業や…`, a KPI row, a
+    sub-measure `①…` or a project row), not like a policy's 概要 / ねらい / value rows."""
+    return (
+        len(cells) > 5
+        or first_key.startswith("KPI")
+        or (bool(cells[0]) and cells[0][0] in CIRCLED)
+        or (_MEASURE.match(first_key) is not None and len(cells) == 1)
+    )
 
 
 def _replace(

@@ -230,6 +230,12 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "{line} の1列目を取組の記号 (①②…) で始めてください。直すまで、この行は"
             "読み込まれません (前の取組のものとしては読みません)。",
         ),
+        "table_header_missing": Template(
+            "事業一覧の表の見出し行がないまま、表の行 (施策・KPI・取組・事業) があります",
+            "この表の前に、見出し行「事業一覧・課・係・事業内容・R3年度事業化 (年度はこの"
+            "シートの年度)・具体的な取組内容(又は取り組まない理由)・進捗状況」の7つのセルを"
+            "戻してください。",
+        ),
         "policy_block_row": Template(
             "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
             "1列目が「概要」「ねらい」か、3列目が「現状値」「目標値」「最新値」かを確かめてください。",
@@ -297,6 +303,12 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "a project row whose sub-measure cannot be told: the marker at {line} cannot be read",
             "Start the first cell at {line} with its marker (①②…). Until then, this row is "
             "not loaded (it is not taken as the previous sub-measure's).",
+        ),
+        "table_header_missing": Template(
+            "a row of the project table (measure, KPI, sub-measure or project) with no table "
+            "header before it",
+            "Restore the table header row before the table: 事業一覧, 課, 係, 事業内容, "
+            "R3年度事業化 (this sheet's year), 具体的な取組内容(又は取り組まない理由), 進捗状況.",
         ),
         "policy_block_row": Template(
             "a row that is none of the policy's overview, aim or KPI",
