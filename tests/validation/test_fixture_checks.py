@@ -86,6 +86,13 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
     "measure_number_repeated.txt": [(17, "malformed_row", E)],  # a second measure 1
     "submeasure_number_repeated.txt": [(17, "malformed_row", E)],  # a second ① in measure 1
     "policy_heading_without_page.txt": [],  # read, with a note
+    "measure_line_with_note.txt": [],  # measure 2's line with a note cell: read, with a note
+    "measure_line_unreadable.txt": [
+        (17, "malformed_row", E),  # `※うきはの…`: measure 2's line without its number
+        (18, "malformed_row", E),  # its KPI,
+        (19, "malformed_row", E),  # its ① and
+        (20, "malformed_row", E),  # its second project: none filed under measure 1
+    ],
     "flag_rating_mismatch.txt": [
         (14, "flag_rating_mismatch", W),  # × with C
         (16, "flag_rating_mismatch", W),  # ○ with E
@@ -480,3 +487,61 @@ def test_a_measure_kpi_without_its_arrow_says_how_to_write_the_target(tmp_path: 
     [f] = validate_path(tmp_path / "no_arrow.txt", _context()).failures
     assert (f.line, f.check, f.column, f.value) == (12, "missing_required", "目標値", "179人")
     assert "「現状値→目標値」" in f.hint
+
+
+def test_a_kpi_row_of_the_wrong_width_is_told_about_kpi_cells() -> None:
+    """Not the project row's 7 cells (`事業の行は7つ`): the KPI row's own."""
+    by_line = {f.line: f for f in result("malformed_row_lost_tab.txt").failures}
+    assert "KPI の行は7つ" in by_line[12].hint
+    assert "事業の行" not in by_line[12].hint
+    assert "事業の行は7つ" in by_line[14].hint  # the project row keeps the project wording
+
+
+def test_a_kpi_row_of_the_wrong_width_in_a_workbook_is_told_in_columns(tmp_path: Path) -> None:
+    """The same rows as a workbook: no tabs to speak of, the KPI row's columns A-G."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    text = (FIXTURES / "malformed_row_lost_tab.txt").read_text(encoding="utf-8")
+    for r, line in enumerate(text.removesuffix("\n").split("\n"), start=1):
+        for c, cell in enumerate(line.split("\t"), start=1):
+            if cell:
+                ws.cell(r, c).value = cell
+    wb.save(tmp_path / "lost_tab.xlsx")
+    failures = validate_path(tmp_path / "lost_tab.xlsx", _context()).failures
+    by_line = {f.line: f for f in failures}
+    assert "KPI の行のセルが列 A〜G" in by_line[12].hint and "タブ" not in by_line[12].hint
+    assert "列 A〜G の 7 つ (事業の行)" in by_line[14].hint
+
+
+def test_a_note_on_a_measure_line_keeps_its_block_under_it() -> None:
+    """The note in the measure line's 6th cell is shown, and measure 2 keeps its KPI (line 18)
+    and its projects (19, 20): none is filed under measure 1."""
+    r = result("measure_line_with_note.txt")
+    assert r.sheet is not None
+    assert [(m.measure_no, m.title) for m in r.sheet.measures] == [
+        (1, "農業やうきはの水、テロワールを伝承する"),
+        (2, "うきはのブランド力を高めます"),
+    ]
+    line = {id(x): r.sheet.grid.positions[x.row].line for x in r.sheet.projects}
+    assert [(line[id(p)], p.measure_no, p.submeasure_no) for p in r.sheet.projects][-2:] == [
+        (19, 2, 1),
+        (20, 2, 1),
+    ]
+    [kpi] = [k for k in r.sheet.kpis if k.name == "観光入込客数"]
+    assert (kpi.measure_no, r.sheet.grid.positions[kpi.row].line) == (2, 18)
+    assert "17行: 施策 1-2 の見出しの後ろのセルは読みません: ※R4から所管変更" in r.notes
+
+
+def test_the_rows_of_an_unreadable_measure_line_name_it() -> None:
+    r = result("measure_line_unreadable.txt")
+    assert r.sheet is not None
+    assert [m.measure_no for m in r.sheet.measures] == [1]
+    assert {r.sheet.grid.positions[p.row].line for p in r.sheet.projects} == {13, 14, 15, 16}
+    assert [k.name for k in r.sheet.kpis if k.level == "measure"] == ["新規就農者数"]
+    by_line = {f.line: f for f in r.failures}
+    assert "施策の行" in by_line[17].message and "読めません" in by_line[17].message
+    for line in (18, 19, 20):
+        assert "17行 の施策の行が読めない" in by_line[line].message
+        assert "前の施策のものとしては読みません" in by_line[line].hint
+    assert {f.record for f in r.failures} <= r.quarantined

@@ -56,7 +56,18 @@ _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 _MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
-_MUNICIPALITY = re.compile(r"(?:第\d+期)?([^\s第期]{1,10}?[市町村])")
+#: What may stand before the municipality in a title: a year (`令和4年度`, `R4年度`, `2022年度`),
+#: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
+_TITLE_PREFIX = (
+    r"(?:(?:令和|平成|[RH])\s*(?:元|\d+)\s*年度?|\d{4}\s*年度?|第\s*\d+\s*期"
+    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県)"
+)
+_NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
+_NAME = rf"[{_NAME_CHARS}]{{1,9}}?[市町村]"  # the shortest: `うきは市` of `うきは市民…`
+#: The municipality: right after the prefixes, or where a word starts (not inside `…市民…`).
+_MUNICIPALITY = re.compile(
+    rf"(?:{_TITLE_PREFIX}\s*)+(?P<after>{_NAME})|(?<![{_NAME_CHARS}])(?P<word>{_NAME})"
+)
 _POLICY_VALUE_LABELS = {"現状値": "baseline", "目標値": "target", "最新値": "latest"}
 
 
@@ -95,6 +106,7 @@ class _State:
     projects: list[ProjectRec] = field(default_factory=list)
     kpis: list[KpiRec] = field(default_factory=list)
     issues: list[StructuralIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the steward, not failures
     policy_kpi: _PolicyKpiDraft | None = None
     in_table: bool = False
     seq: int = 0
@@ -104,6 +116,22 @@ class _State:
     #: the row of the measure whose markers ①②… are counted (its first heading, when a
     #: page break repeats it)
     sub_scope: int = -1
+    #: a measure KPI row may still come: right after a measure line (or its KPI rows), not
+    #: after its sub-measures and projects
+    kpi_open: bool = False
+    #: the row that began a block no measure can be found for (an unreadable or missing
+    #: measure line), and the reason its later rows give: they are kept out until the next
+    #: measure or policy, never filed under the measure before
+    block_lost: tuple[int, str] | None = None
+    #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
+    sub_lost: int | None = None
+
+    def new_policy(self) -> None:
+        """A policy heading ends the table and any block that could not be placed."""
+        self.in_table = False
+        self.kpi_open = False
+        self.block_lost = None
+        self.sub_lost = None
 
     @property
     def policy(self) -> PolicyRec | None:
@@ -208,13 +236,14 @@ def parse_grid(
 ) -> ParsedSheet:
     """Parse a grid into the hierarchy; raise SheetFatal for a sheet that cannot be used."""
     st = _State(grid)
-    notes: list[str] = []  # what the steward should know that is not a failure
+    notes = st.notes  # what the steward should know that is not a failure
     title = ""
     found_municipality: str | None = None
     detected_fy: int | None = None
     fy_row: int | None = None
     other_years: dict[int, int] = {}  # a table header naming another year: its first row
-    saw_header = False
+    saw_header = False  # a table header after a policy heading (where a table is read)
+    any_header = False  # a table header anywhere: what a fatal sheet is said to lack
 
     for i, raw in enumerate(grid.rows):
         cells = [clean_cell(c) for c in raw]
@@ -236,7 +265,7 @@ def parse_grid(
                     "いる、貼り付けが重なったなど)。"
                 )
             st.flush_policy_kpi()
-            st.in_table = False
+            st.new_policy()
             title_text = _POLICY_NUMBER.sub("", first, count=1)
             title_text = re.sub(r"\s*[(（]\s*戦略.*$", "", title_text)
             st.policies.append(PolicyRec(i, policy_no, title_text, page))
@@ -254,12 +283,12 @@ def parse_grid(
                 )
             continue
 
+        any_header = any_header or _is_header(cells)
         if st.policy is None:
             # Title page and the table of contents that repeats the policy titles.
             if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
                 title = first
-                m = _MUNICIPALITY.search(first_key)
-                found_municipality = m.group(1) if m else None
+                found_municipality = municipality_from_title(first)
             elif _is_table_content(cells, first_key):
                 # a policy's rows without a heading that could be read: none may go unseen
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
@@ -287,8 +316,7 @@ def parse_grid(
     if not st.policies or not saw_header:
         raise SheetFatal(
             "unrecognized_layout",
-            "PDCA シートの形式ではありません: 基本方針の見出し「1)…(戦略P…)」と"
-            "事業一覧の表が見つかりません。",
+            _layout_missing(bool(st.policies), any_header),
             source_file=grid.source_file,
         )
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
@@ -315,6 +343,31 @@ def parse_grid(
         issues=tuple(st.issues),
         notes=tuple(notes),
     )
+
+
+def _layout_missing(saw_policy: bool, saw_header: bool) -> str:
+    """What of the layout a sheet lacks: the policy headings, the project table, or both."""
+    heading = "基本方針の見出し「1)…(戦略P…)」"
+    table = (
+        "事業一覧の表 (「事業一覧」で始まる見出し行「事業一覧・課・係・事業内容・R3年度事業化…」)"
+    )
+    if saw_policy:
+        return f"PDCA シートの形式ではありません: 基本方針の見出しはありますが、{table}が見つかりません。"
+    if saw_header:
+        return f"PDCA シートの形式ではありません: 事業一覧の表はありますが、{heading}が見つかりません。"
+    return f"PDCA シートの形式ではありません: {heading}と事業一覧の表が見つかりません。"
+
+
+def municipality_from_title(title: str) -> str | None:
+    """The municipality a title names (`第2期うきは市ルネッサンス戦略` → うきは市), or None.
+
+    Years, the strategy's term and a prefecture before it are passed over
+    (`令和4年度 福岡県うきは市…` → うきは市), as is anything before them; the first name
+    ending in 市/町/村 that starts a word is taken, so `市民` later in the line is not one.
+    """
+    text = unicodedata.normalize("NFKC", title)
+    m = _MUNICIPALITY.search(text)
+    return (m.group("after") or m.group("word")) if m else None
 
 
 def _year_notes(
@@ -423,7 +476,21 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
         handled = True
     if not handled:
-        st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+        if _is_project_table_row(cells, first_key):  # before any table header: it was lost
+            st.malformed(i, "row", "\t".join(cells), "table_header_missing")
+        else:
+            st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+
+
+def _is_project_table_row(cells: list[str], first_key: str) -> bool:
+    """Shaped like a row of the project table (a measure line `1 農業や…`, a KPI row, a
+    sub-measure `①…` or a project row), not like a policy's 概要 / ねらい / value rows."""
+    return (
+        len(cells) > 5
+        or first_key.startswith("KPI")
+        or (bool(cells[0]) and cells[0][0] in CIRCLED)
+        or (_MEASURE.match(first_key) is not None and len(cells) == 1)
+    )
 
 
 def _replace(
@@ -439,77 +506,158 @@ def _replace(
 def _table_row(
     st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str, first_key: str
 ) -> None:
+    """A row of the project table: measure, measure KPI, sub-measure or project."""
+    circled = bool(first) and first[0] in CIRCLED
+    is_kpi = first_key.startswith("KPI")
+    if not circled and not is_kpi and _is_measure_line(st.grid, i, cells, first_key):
+        _measure_line(st, i, cells, first, first_key)
+        return
+    if st.block_lost is not None:
+        lost_row, reason = st.block_lost
+        entity = "kpi" if is_kpi else "project"
+        st.malformed(i, entity, "\t".join(raw), reason, line=_where(st.grid, lost_row))
+        return
+    if circled:
+        _submeasure_row(st, i, raw, first)
+        return
+    if is_kpi:
+        if st.measure() is not None and not st.kpi_open:
+            # a KPI row after the measure's sub-measures: the next measure's line is gone
+            st.malformed(i, "kpi", "\t".join(raw), "measure_line_missing")
+            st.block_lost = (i, "after_missing_measure")
+            return
+        st.sub_lost = None
+        _measure_kpi(st, i, raw, cells, _width(raw))
+        return
+    if not first and any(cells[1:]):
+        _continuation_row(st, i, raw)
+        return
+    _unplaceable_row(st, i, raw, first)
+
+
+def _is_measure_line(grid: Grid, i: int, cells: list[str], first_key: str) -> bool:
+    """`1 農業や…` alone on its row; or, with other cells written (a note), when its block
+    (the measure KPI row or the first sub-measure ①) follows."""
+    if not _MEASURE.match(first_key):
+        return False
+    return not any(cells[1:]) or _measure_block_follows(grid, i)
+
+
+def _measure_block_follows(grid: Grid, i: int) -> bool:
+    """The next row (past a repeated table header) opens a measure: its KPI row or ①."""
+    rows = grid.rows
+    for j in range(i + 1, len(rows)):
+        first = clean_cell(rows[j][0]) if rows[j] else ""
+        if not first and not any(clean_cell(c) for c in rows[j]):
+            continue
+        key = _key(first)
+        if key == "事業一覧":
+            continue
+        return key.startswith("KPI") or first.startswith(CIRCLED[0])
+    return False
+
+
+def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: str) -> None:
     policy = st.policy
     assert policy is not None
+    measure_match = _MEASURE.match(first_key)
+    assert measure_match is not None
+    title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
+    measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
+    earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
+    # the sub-measure markers' scope: the measure, counted from its first heading
+    st.sub_scope = earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
+    st.kpi_open = True
+    st.block_lost = None
+    st.sub_lost = None
+    if earlier is None:
+        st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
+    elif _key(earlier.title) != _key(title):
+        # 2 typed as 1: the measure's sub-measures and projects join the other 1
+        st.malformed(
+            i,
+            "measure",
+            "\t".join(cells),
+            "measure_number_repeated",
+            number=measure.measure_no,
+            earlier=_where(st.grid, earlier.row),
+        )
+    # (the same number and title again: the heading repeated after a page break)
+    st.measures.append(measure)
+    extra = [c for c in cells[1:] if c]
+    if extra:
+        st.notes.append(
+            f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
+            "後ろのセルは読みません: " + " / ".join(extra)
+        )
+
+
+def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:
+    """`①title` with the sub-measure's first project in the other cells."""
+    measure = st.measure()
+    if measure is None:
+        st.malformed(i, "project", "\t".join(raw), "submeasure_before_measure")
+        return
+    sub = SubmeasureRec(
+        i, measure.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
+    )
+    number = ("sub", st.sub_scope, sub.submeasure_no)
+    earlier = st.numbered.get(number)
+    st.submeasures.append(sub)
+    st.seq = 0
+    st.kpi_open = False
+    st.sub_lost = None
+    _project(st, i, raw, _width(raw), sub)
+    if earlier is None:
+        st.numbered[number] = sub
+    elif _key(earlier.title) != _key(sub.title):
+        # ② typed as ①: its projects join the other ①. The row's project is kept out
+        # (quarantined, with the reason) until the marker is put right.
+        st.malformed(
+            i,
+            "project",
+            "\t".join(raw),
+            "submeasure_number_repeated",
+            record=f"project:{i}",
+            marker=first[0],
+            earlier=_where(st.grid, earlier.row),
+        )
+
+
+def _continuation_row(st: _State, i: int, raw: tuple[str, ...]) -> None:
+    """A project row with its first cell empty: another project of the sub-measure above."""
+    if st.sub_lost is not None:
+        st.malformed(
+            i,
+            "project",
+            "\t".join(raw),
+            "after_unreadable_submeasure",
+            line=_where(st.grid, st.sub_lost),
+        )
+        return
+    sub = st.submeasure()
+    if sub is None:
+        st.malformed(i, "project", "\t".join(raw), "project_before_submeasure")
+        return
+    st.kpi_open = False
+    _project(st, i, raw, _width(raw), sub)
+
+
+def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:
+    """A row that is no measure, KPI, sub-measure or project as written. When a measure's
+    block follows it, it was that measure's line; when it has a project's 7 cells and a
+    title, a sub-measure whose marker is lost. Either way, the rows that would be filed
+    under it are kept out, not filed under the measure or sub-measure before."""
     width = _width(raw)
-    rest_empty = not any(cells[1:])
-
-    if first and first[0] in CIRCLED:
-        measure = st.measure()
-        if measure is None:
-            st.malformed(i, "project", "\t".join(raw), "submeasure_before_measure")
-            return
-        sub = SubmeasureRec(
-            i, policy.policy_no, measure.measure_no, CIRCLED.index(first[0]) + 1, first[1:].strip()
-        )
-        number = ("sub", st.sub_scope, sub.submeasure_no)
-        earlier = st.numbered.get(number)
-        st.submeasures.append(sub)
-        st.seq = 0
-        _project(st, i, raw, width, sub)
-        if earlier is None:
-            st.numbered[number] = sub
-        elif _key(earlier.title) != _key(sub.title):
-            # ② typed as ①: its projects join the other ①. The row's project is kept out
-            # (quarantined, with the reason) until the marker is put right.
-            st.malformed(
-                i,
-                "project",
-                "\t".join(raw),
-                "submeasure_number_repeated",
-                record=f"project:{i}",
-                marker=first[0],
-                earlier=_where(st.grid, earlier.row),
-            )
+    if not st.kpi_open and _measure_block_follows(st.grid, i):
+        st.malformed(i, "measure", "\t".join(raw), "measure_line_unreadable")
+        st.block_lost = (i, "after_unreadable_measure")
         return
-
-    if first_key.startswith("KPI"):
-        _measure_kpi(st, i, raw, cells, width)
+    if first and width == PROJECT_WIDTH:
+        st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
+        st.sub_lost = i
+        st.kpi_open = False
         return
-
-    measure_match = _MEASURE.match(first_key) if first else None
-    if measure_match and rest_empty:
-        title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
-        measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
-        earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
-        # the sub-measure markers' scope: the measure, counted from its first heading
-        st.sub_scope = (
-            earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
-        )
-        if earlier is None:
-            st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
-        elif _key(earlier.title) != _key(title):
-            # 2 typed as 1: the measure's sub-measures and projects join the other 1
-            st.malformed(
-                i,
-                "measure",
-                "\t".join(cells),
-                "measure_number_repeated",
-                number=measure.measure_no,
-                earlier=_where(st.grid, earlier.row),
-            )
-        # (the same number and title again: the heading repeated after a page break)
-        st.measures.append(measure)
-        return
-
-    if not first and any(cells[1:]):
-        sub_or_none = st.submeasure()
-        if sub_or_none is None:
-            st.malformed(i, "project", "\t".join(raw), "project_before_submeasure")
-            return
-        _project(st, i, raw, width, sub_or_none)
-        return
-
     st.malformed(i, "project", "\t".join(raw), "table_row_shape", cells=width)
 
 

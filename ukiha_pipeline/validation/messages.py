@@ -26,6 +26,24 @@ SHAPE_HINT: dict[str, dict[str, str]] = {
     },
 }
 
+#: The same for a measure KPI row, whose 7 cells are not a project's.
+KPI_SHAPE_HINT: dict[str, dict[str, str]] = {
+    "ja": {
+        "text": "タブ区切りのセル数 (KPI の行は7つ: KPI・KPI名・課・係・現状値→目標値・最新値・"
+        "時点。「KPI 名前」と1つのセルに書いた行は、KPI名・課・係・現状値→目標値・空のセル・"
+        "最新値・時点) を確認し、抜けたタブや余分なタブを直してください。",
+        "workbook": "KPI の行のセルが列 A〜G の 7 つ (KPI・KPI名・課・係・現状値→目標値・"
+        "最新値・時点) に収まっているか、ずれたセルや余分なセルがないかを確認してください。",
+    },
+    "en": {
+        "text": "Check the number of tab-separated cells (7 for a KPI row: KPI, name, 課, 係, "
+        "baseline→target, latest, as-of; when 'KPI name' shares one cell: name, 課, 係, "
+        "baseline→target, an empty cell, latest, as-of).",
+        "workbook": "Check that the KPI row's cells sit in columns A-G (KPI, name, 課, 係, "
+        "baseline→target, latest, as-of), none shifted or extra.",
+    },
+}
+
 MESSAGES: dict[str, dict[str, Template]] = {
     "ja": {
         "unreadable_file": Template(
@@ -190,6 +208,43 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "取組の記号 (①②…) を確かめてください。直すまで、この行の事業は隔離され、"
             "続く事業は {earlier} の取組のものとして読み込まれます。",
         ),
+        "measure_line_unreadable": Template(
+            "施策の行 (番号と題名) のはずの行ですが、読めません",
+            "1列目を「番号 題名」(例「3 うきはっ子…」) の形に直してください。直すまで、この"
+            "施策の KPI・取組・事業の行は、どの施策のものか分からないため読み込まれません。",
+        ),
+        "after_unreadable_measure": Template(
+            "{line} の施策の行が読めないため、どの施策のものか決められない行です",
+            "{line} の施策の行 (1列目「番号 題名」) を直してください。直すまで、この行は"
+            "読み込まれません (前の施策のものとしては読みません)。",
+        ),
+        "measure_line_missing": Template(
+            "前の施策の取組・事業の後に KPI の行があります。この施策の行 (番号と題名) が"
+            "見当たりません",
+            "この行の前に施策の行 (例「3 うきはっ子…」: 番号と題名の行) を戻してください。"
+            "直すまで、この KPI と続く取組・事業の行は読み込まれません。",
+        ),
+        "after_missing_measure": Template(
+            "{line} の KPI の前に施策の行がないため、どの施策のものか決められない行です",
+            "{line} の前に施策の行 (番号と題名の行) を戻してください。直すまで、この行は"
+            "読み込まれません (前の施策のものとしては読みません)。",
+        ),
+        "submeasure_marker_unreadable": Template(
+            "取組の行のようですが、1列目が取組の記号 (①②…) で始まっていません",
+            "1列目を取組の記号 (①②…) で始めてください。直すまで、この行と続く事業の行は"
+            "読み込まれません。",
+        ),
+        "after_unreadable_submeasure": Template(
+            "{line} の取組の記号が読めないため、どの取組のものか決められない事業の行です",
+            "{line} の1列目を取組の記号 (①②…) で始めてください。直すまで、この行は"
+            "読み込まれません (前の取組のものとしては読みません)。",
+        ),
+        "table_header_missing": Template(
+            "事業一覧の表の見出し行がないまま、表の行 (施策・KPI・取組・事業) があります",
+            "この表の前に、見出し行「事業一覧・課・係・事業内容・R3年度事業化 (年度はこの"
+            "シートの年度)・具体的な取組内容(又は取り組まない理由)・進捗状況」の7つのセルを"
+            "戻してください。",
+        ),
         "policy_block_row": Template(
             "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
             "1列目が「概要」「ねらい」か、3列目が「現状値」「目標値」「最新値」かを確かめてください。",
@@ -226,6 +281,43 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "sub-measure marker {marker} is already used by another sub-measure at {earlier}",
             "Check the marker (①②…). Until it is right, this row's project is quarantined and "
             "the projects after it are loaded as those of the sub-measure at {earlier}.",
+        ),
+        "measure_line_unreadable": Template(
+            "a row where a measure line (number and title) belongs, which cannot be read",
+            "Write the first cell as 'number title' (e.g. 「3 うきはっ子…」). Until then, this "
+            "measure's KPI, sub-measure and project rows are not loaded.",
+        ),
+        "after_unreadable_measure": Template(
+            "a row whose measure cannot be told: the measure line at {line} cannot be read",
+            "Correct the measure line at {line} (first cell 'number title'). Until then, this "
+            "row is not loaded (it is not taken as the previous measure's).",
+        ),
+        "measure_line_missing": Template(
+            "a KPI row after the previous measure's sub-measures and projects: its measure "
+            "line (number and title) is missing",
+            "Restore the measure line (number and title, e.g. 「3 うきはっ子…」) before this "
+            "row. Until then, this KPI and the rows after it are not loaded.",
+        ),
+        "after_missing_measure": Template(
+            "a row whose measure cannot be told: no measure line before the KPI at {line}",
+            "Restore the measure line before {line}. Until then, this row is not loaded (it is "
+            "not taken as the previous measure's).",
+        ),
+        "submeasure_marker_unreadable": Template(
+            "a sub-measure row whose first cell does not start with a marker (①②…)",
+            "Start the first cell with the sub-measure marker (①②…). Until then, this row "
+            "and its projects are not loaded.",
+        ),
+        "after_unreadable_submeasure": Template(
+            "a project row whose sub-measure cannot be told: the marker at {line} cannot be read",
+            "Start the first cell at {line} with its marker (①②…). Until then, this row is "
+            "not loaded (it is not taken as the previous sub-measure's).",
+        ),
+        "table_header_missing": Template(
+            "a row of the project table (measure, KPI, sub-measure or project) with no table "
+            "header before it",
+            "Restore the table header row before the table: 事業一覧, 課, 係, 事業内容, "
+            "R3年度事業化 (this sheet's year), 具体的な取組内容(又は取り組まない理由), 進捗状況.",
         ),
         "policy_block_row": Template(
             "a row that is none of the policy's overview, aim or KPI",

@@ -25,6 +25,7 @@ from ukiha_pipeline.validation.frames import (
 )
 from ukiha_pipeline.validation.messages import (
     BASELINE_TARGET_HINT,
+    KPI_SHAPE_HINT,
     SHAPE_HINT,
     SUGGESTION,
     as_of_detail,
@@ -340,8 +341,13 @@ class _FailureBuilder:
 
     def _in_workbook_terms(self, hint: str, worksheet: str | None) -> str:
         """A workbook has no tabs: its misshapen rows are told about columns A-G."""
-        wording = SHAPE_HINT.get(self.lang, SHAPE_HINT["ja"])
-        return wording["workbook"] if worksheet is not None and hint == wording["text"] else hint
+        if worksheet is None:
+            return hint
+        for hints in (SHAPE_HINT, KPI_SHAPE_HINT):
+            wording = hints.get(self.lang, hints["ja"])
+            if hint == wording["text"]:
+                return wording["workbook"]
+        return hint
 
     def from_frame(self, entity: str, check: str, column: str, row: Mapping[Hashable, Any]) -> None:
         grid_row = int(row["row"])
@@ -382,6 +388,7 @@ class _FailureBuilder:
             if check == "malformed_row":
                 value = self.sheet.grid.raw_text(grid_row)
                 fields["detail"] = cell_count_detail(int(row["n_cells"]), self.lang, kpi=True)
+                hint = KPI_SHAPE_HINT.get(self.lang, KPI_SHAPE_HINT["ja"])["text"]
             if check == "kpi_unit_mismatch":  # on the value whose unit is the odd one
                 fields["detail"] = str(row["units"])
                 grid_row, col = int(row["odd_row"]), int(row["odd_col"])

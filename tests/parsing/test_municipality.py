@@ -1,0 +1,86 @@
+"""The municipality read from a sheet's title line (DESIGN §1: `第2期うきは市ルネッサンス戦略`
+→ うきは市), whatever year, term or prefecture is written before it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ukiha_pipeline.parsing import ParsedSheet, parse_grid
+from ukiha_pipeline.parsing.sheet import municipality_from_title
+from ukiha_pipeline.reading import read_grid
+
+R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
+RAW: list[str] = R3.read_text(encoding="utf-8").split("\n")
+
+
+@pytest.fixture(scope="module")
+def r3() -> ParsedSheet:
+    return parse_grid(read_grid(R3))
+
+
+def test_r3_title_names_ukiha(r3: ParsedSheet) -> None:
+    assert r3.municipality == "うきは市"
+    assert municipality_from_title(r3.title) == "うきは市"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("地方創生 第2期うきは市ルネッサンス戦略 PDCAシート", "うきは市"),
+        ("令和4年度 うきは市PDCAシート（企画財政課提出）", "うきは市"),
+        ("令和4年度うきは市PDCAシート", "うきは市"),
+        ("R4年度 うきは市 PDCAシート", "うきは市"),
+        ("2022年度うきは市PDCAシート", "うきは市"),
+        ("福岡県うきは市PDCAシート", "うきは市"),
+        ("令和4年度 福岡県うきは市 市民協働PDCAシート", "うきは市"),
+        ("うきは市民の戦略 PDCAシート", "うきは市"),
+        ("神奈川県横浜市 PDCAシート", "横浜市"),
+        ("鹿児島県鹿児島市PDCAシート", "鹿児島市"),
+        ("北海道札幌市PDCAシート", "札幌市"),
+        ("東京都八王子市PDCAシート", "八王子市"),
+        ("大阪府大阪市PDCAシート", "大阪市"),
+        ("第2期みやこ町ルネッサンス戦略", "みやこ町"),
+        ("令和元年度 東峰村 PDCAシート", "東峰村"),
+        ("ＰＤＣＡシート", None),
+        ("地方創生 PDCAシート 市民協働", None),
+    ],
+)
+def test_municipality_from_title(title: str, expected: str | None) -> None:
+    assert municipality_from_title(title) == expected
+
+
+NAMES = ["うきは市", "みやこ町", "東峰村", "横浜市", "鹿児島市", "八王子市", "大刀洗町"]
+YEARS = ["", "令和4年度", "R4年度", "2022年度", "令和元年度", "H30年度", "第2期"]
+PREFECTURES = ["", "福岡県", "神奈川県", "鹿児島県", "北海道", "東京都", "京都府", "大阪府"]
+BEFORE = ["", "地方創生 ", "PDCAシート ", "地方創生 市民協働 "]
+AFTER = ["", "PDCAシート", "ルネッサンス戦略 PDCAシート", "民協働PDCAシート", "（企画財政課提出）"]
+
+
+@given(
+    before=st.sampled_from(BEFORE),
+    year=st.sampled_from(YEARS),
+    prefecture=st.sampled_from(PREFECTURES),
+    name=st.sampled_from(NAMES),
+    after=st.sampled_from(AFTER),
+    space=st.sampled_from(["", " ", "　"]),
+)
+def test_the_name_after_years_and_prefectures_is_the_municipality(
+    before: str, year: str, prefecture: str, name: str, after: str, space: str
+) -> None:
+    """Whatever year and prefecture stand before it, and `市民…` after it (`うきは市民協働`)."""
+    title = f"{before}{year}{space}{prefecture}{space}{name}{after}"
+    assert municipality_from_title(title) == name
+
+
+def test_the_municipality_on_an_added_title_line_is_read_without_its_year(tmp_path: Path) -> None:
+    """A title line `令和4年度 うきは市PDCAシート…` above the sheet gave `令和4年度うきは市`
+    (a second city in the warehouse and its own trends page)."""
+    path = tmp_path / "titled.txt"
+    for title in ("令和4年度 うきは市PDCAシート（企画財政課提出）", "福岡県うきは市PDCAシート"):
+        path.write_text(f"{title}\n" + "\n".join(RAW), encoding="utf-8")
+        sheet = parse_grid(read_grid(path))
+        assert (sheet.title, sheet.municipality) == (title, "うきは市")

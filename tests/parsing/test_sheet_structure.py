@@ -1,0 +1,188 @@
+"""Rows that do not read as written, on variants of the REAL FY2021 (R3) sheet in tmp_path.
+
+A measure line with a note, an unreadable or deleted measure line, a sub-measure whose marker
+is lost, a missing table header: no row may be filed under the measure or sub-measure before
+it, and each failure says what is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ukiha_pipeline.errors import SheetFatal
+from ukiha_pipeline.parsing import ParsedSheet, parse_grid
+from ukiha_pipeline.reading import read_grid
+from ukiha_pipeline.validation.messages import STRUCTURE
+
+R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
+RAW: list[str] = R3.read_text(encoding="utf-8").split("\n")
+#: Measure 3-3 (R3 line 139) and its block: KPI 140, sub-measures 141/143/146/149, the
+#: last project 151; measure 3-4 starts at 154 (after the table header at 153).
+MEASURE_3_3, KPI_3_3, BLOCK_END = 139, 140, 151
+
+
+def cells(line: int) -> list[str]:
+    return RAW[line - 1].split("\t")
+
+
+def variant(tmp_path: Path, edits: dict[int, str | None]) -> ParsedSheet:
+    """R3 with lines replaced (None: deleted), parsed; lines keep R3's numbering if none
+    is deleted."""
+    lines = [edits.get(n, text) for n, text in enumerate(RAW, start=1)]
+    path = tmp_path / "variant.txt"
+    path.write_text("\n".join(x for x in lines if x is not None), encoding="utf-8")
+    return parse_grid(read_grid(path))
+
+
+def line_of(sheet: ParsedSheet, row: int) -> int:
+    return sheet.grid.positions[row].line
+
+
+def filed(sheet: ParsedSheet) -> dict[int, tuple[int, int, int]]:
+    """Each project's line → (policy, measure, sub-measure) it was filed under."""
+    return {
+        line_of(sheet, p.row): (p.policy_no, p.measure_no, p.submeasure_no) for p in sheet.projects
+    }
+
+
+@pytest.fixture(scope="module")
+def r3() -> ParsedSheet:
+    return parse_grid(read_grid(R3))
+
+
+def test_the_r3_block_is_as_these_tests_assume(r3: ParsedSheet) -> None:
+    assert cells(MEASURE_3_3)[0].startswith("3 うきはっ子")
+    assert cells(KPI_3_3)[0] == "KPI 自尊感情の向上"
+    assert [cells(n)[0][:1] for n in (141, 143, 146, 149)] == ["①", "②", "③", "④"]
+    assert cells(149)[0] == "④豊かな心育成事業"
+    assert {filed(r3)[n] for n in range(149, 152)} == {(3, 3, 4)}
+
+
+# --- a measure line with a note cell ------------------------------------------------------
+
+
+def test_a_measure_line_with_a_note_cell_is_read_and_the_note_shown(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """The note in its 6th cell made the line a malformed row; its KPI became a second KPI
+    of measure 3-2, its ④ and projects (149-151) measure 3-2 ④, with no failure naming them."""
+    row = cells(MEASURE_3_3)
+    row[5] = "※R4から所管変更"
+    sheet = variant(tmp_path, {MEASURE_3_3: "\t".join(row)})
+    assert sheet.issues == ()
+    assert filed(sheet) == filed(r3)
+    assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no, m.title) for m in r3.measures
+    ]
+    [kpi] = [k for k in sheet.kpis if k.name == "自尊感情の向上"]
+    assert (kpi.policy_no, kpi.measure_no) == (3, 3)
+    assert sheet.notes == (
+        f"{MEASURE_3_3}行: 施策 3-3 の見出しの後ろのセルは読みません: ※R4から所管変更",
+    )
+
+
+def test_a_sub_measure_written_with_a_number_is_not_taken_for_a_measure(tmp_path: Path) -> None:
+    """`1英語力…` with its project cells: the next row is a project, not a measure's KPI or ①."""
+    sheet = variant(tmp_path, {141: RAW[140].replace("①", "1", 1)})
+    assert [(m.policy_no, m.measure_no) for m in sheet.measures].count((3, 1)) == 1
+    assert {(line_of(sheet, i.row), i.reason) for i in sheet.issues} == {
+        (141, "submeasure_marker_unreadable"),
+        (142, "after_unreadable_submeasure"),
+    }
+
+
+# --- a measure line that cannot be read, or is gone ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "first_reason", "rest_reason"),
+    [
+        ("※" + RAW[MEASURE_3_3 - 1], "measure_line_unreadable", "after_unreadable_measure"),
+        (RAW[MEASURE_3_3 - 1][2:], "measure_line_unreadable", "after_unreadable_measure"),
+        (None, "measure_line_missing", "after_missing_measure"),
+    ],
+    ids=["a mark before the number", "no number", "deleted"],
+)
+def test_the_block_of_a_measure_line_that_cannot_be_read_is_kept_out(
+    tmp_path: Path, r3: ParsedSheet, edit: str | None, first_reason: str, rest_reason: str
+) -> None:
+    """Every row of measure 3-3's block is a malformed row naming the line that broke it; none
+    is filed under measure 3-2 (the KPI as its second KPI, ④ and its projects as its ④)."""
+    sheet = variant(tmp_path, {MEASURE_3_3: edit})
+    shift = 1 if edit is None else 0  # lines after a deleted line move up by one
+    block = range(MEASURE_3_3 + (1 if edit is None else 0), BLOCK_END + 1)
+    kept_out = {line_of(sheet, i.row) + shift: i for i in sheet.issues}
+    assert set(kept_out) == set(block)
+    first = kept_out[min(block)]
+    assert first.reason == first_reason
+    for n in block:
+        if n != min(block):
+            assert kept_out[n].reason == rest_reason
+            assert dict(kept_out[n].fields) == {"line": f"{min(block) - shift}行"}
+    # every other project as in R3 (measure 3-4 after the block is read again)
+    in_r3 = {n + (shift if n >= MEASURE_3_3 else 0): at for n, at in filed(sheet).items()}
+    assert in_r3 == {n: where for n, where in filed(r3).items() if n not in block}
+    assert [k.name for k in sheet.kpis if (k.policy_no, k.measure_no) == (3, 2)] == [
+        k.name for k in r3.kpis if (k.policy_no, k.measure_no) == (3, 2)
+    ]
+
+
+def test_every_new_reason_has_a_message_in_both_languages() -> None:
+    reasons = {
+        "measure_line_unreadable",
+        "after_unreadable_measure",
+        "measure_line_missing",
+        "after_missing_measure",
+        "submeasure_marker_unreadable",
+        "after_unreadable_submeasure",
+        "table_header_missing",
+    }
+    assert reasons <= set(STRUCTURE["ja"]) and reasons <= set(STRUCTURE["en"])
+
+
+# --- a sub-measure whose marker is lost ---------------------------------------------------
+
+
+@pytest.mark.parametrize("marker", ["", "1", "(1)", "1."])
+def test_the_projects_of_a_sub_measure_without_its_marker_are_kept_out(
+    tmp_path: Path, r3: ParsedSheet, marker: str
+) -> None:
+    """② of measure 3-3 (143) without ②: its rows 144-145 went to ① (141) without a word."""
+    sheet = variant(tmp_path, {143: RAW[142].replace("②", marker, 1)})
+    assert {(line_of(sheet, i.row), i.reason) for i in sheet.issues} == {
+        (143, "submeasure_marker_unreadable"),
+        (144, "after_unreadable_submeasure"),
+        (145, "after_unreadable_submeasure"),
+    }
+    expected = {n: where for n, where in filed(r3).items() if n not in (143, 144, 145)}
+    assert filed(sheet) == expected
+
+
+# --- the project table's header --------------------------------------------------------------
+
+
+def test_rows_after_a_missing_table_header_say_the_header_is_missing(tmp_path: Path) -> None:
+    assert cells(34)[0] == "事業一覧" and cells(50)[0] == "事業一覧"
+    sheet = variant(tmp_path, {34: ""})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    assert set(kept_out) == set(range(35, 49))  # measure 1-1 up to the next header (50)
+    assert set(kept_out.values()) == {"table_header_missing"}
+    assert "事業一覧" in STRUCTURE["ja"]["table_header_missing"].hint
+
+
+def test_a_sheet_without_any_table_header_is_told_that_one_is_missing(tmp_path: Path) -> None:
+    headers = {n: "" for n in range(1, len(RAW) + 1) if cells(n)[0] == "事業一覧"}
+    with pytest.raises(SheetFatal) as exc:
+        variant(tmp_path, headers)
+    assert exc.value.check == "unrecognized_layout"
+    assert "基本方針の見出しはありますが" in exc.value.message
+    assert "事業一覧の表" in exc.value.message and "見つかりません" in exc.value.message
+
+    numbered = [n for n in range(1, len(RAW) + 1) if RAW[n - 1][:2] in ("1)", "2)", "3)", "4)")]
+    assert numbered == [13, 17, 21, 25, 27, 71, 115, 165]  # contents and headings
+    no_policy: dict[int, str | None] = {n: RAW[n - 1][2:] for n in numbered}
+    with pytest.raises(SheetFatal) as exc:
+        variant(tmp_path, no_policy)
+    assert "事業一覧の表はありますが、基本方針の見出し" in exc.value.message
