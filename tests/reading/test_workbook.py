@@ -219,9 +219,8 @@ def test_cells_read_as_the_text_export_writes_them(tmp_path: Path) -> None:
     grid = read_grid(write_r3_workbook(tmp_path / "o.xlsx", ONE))
     text_rows = [tuple(line.split("\t")) for line in LINES]
     for i, (book, text) in enumerate(zip(grid.rows, text_rows, strict=False)):
-        expected = list(text)
-        while expected and not expected[-1]:
-            expected.pop()
+        # every row that has a value is as wide as the worksheet (A-G), blank rows are empty
+        expected = list(text) + [""] * (7 - len(text)) if any(text) else []
         if i + 1 == 119:
             expected[3] = "1.8"  # General format: see above
         assert list(book) == expected, i + 1
@@ -362,7 +361,7 @@ def test_date_cell_reads_as_date_text(tmp_path: Path) -> None:
     ws["A1"].number_format = "yyyy/m/d"
     ws["B3"] = "行の\n途中で改行"
     wb.save(path)
-    assert read_grid(path).rows == (("2021-04-01",), (), ("", "行の 途中で改行"))
+    assert read_grid(path).rows == (("2021-04-01", ""), (), ("", "行の 途中で改行"))
 
 
 def _rewrite_part(path: Path, part: str, edit: Callable[[str], str]) -> None:
@@ -419,7 +418,8 @@ def test_furigana_is_not_part_of_the_text(tmp_path: Path) -> None:
 
 
 def test_wrong_stored_size_and_styled_empty_cells(tmp_path: Path) -> None:
-    """Every cell there is is read, whatever `<dimension>` says; styled empty cells are empty."""
+    """Every cell there is is read, whatever `<dimension>` says; styled empty cells are empty
+    and do not widen the rows (A3 reads as wide as row 1, up to G)."""
     path = tmp_path / "dim.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -435,7 +435,7 @@ def test_wrong_stored_size_and_styled_empty_cells(tmp_path: Path) -> None:
         "xl/worksheets/sheet1.xml",
         lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:B1"/>', xml),
     )
-    assert read_grid(path).rows == (("a", "", "", "", "", "", "g"), (), ("c",))
+    assert read_grid(path).rows == (("a", "", "", "", "", "", "g"), (), ("c", *[""] * 6))
 
 
 # --- files that are not readable workbooks ------------------------------------------------
@@ -567,3 +567,39 @@ def test_a_misshapen_workbook_row_is_told_in_columns_not_tabs(
     lost_tab = R3.parents[2] / "tests" / "fixtures" / "synthetic" / "malformed_row_lost_tab.txt"
     in_text = [g for g in validate_path(lost_tab, ctx).failures if g.check == "malformed_row"]
     assert in_text and all("タブ" in g.hint for g in in_text)  # a text export keeps the tabs
+
+
+def _without_cells(path: Path, cells: tuple[str, ...]) -> Path:
+    wb = openpyxl.load_workbook(path)
+    for ref in cells:
+        wb["PDCAシート"][ref] = None
+    wb.save(path)
+    return path
+
+
+def test_an_empty_last_cell_reads_as_the_text_exports_trailing_tab(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """G61 (a project's 進捗状況) and G102 (a measure KPI's 時点) left empty: the text export
+    keeps the row's 7 cells with a trailing tab, and a workbook row, which has no tab to lose,
+    reads the same (it is as wide as the worksheet's last used column)."""
+    lines = list(LINES)
+    for n in (61, 102):
+        cells = lines[n - 1].split("\t")
+        assert len(cells) == 7 and cells[6]
+        lines[n - 1] = "\t".join([*cells[:6], ""])
+    text = tmp_path / "g_empty.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    book = _without_cells(write_r3_workbook(tmp_path / "g_empty.xlsx", ONE), ("G61", "G102"))
+
+    def shown(path: Path) -> list[tuple[int | None, str, int | None, str]]:
+        return [(f.line, f.check, f.col, f.severity) for f in validate_path(path, ctx).failures]
+
+    assert shown(book) == shown(text)
+    assert shown(text) == [
+        (61, "missing_required", 6, "error"),
+        (90, "flag_rating_mismatch", 6, "warning"),
+        (146, "flag_rating_mismatch", 6, "warning"),
+        (147, "flag_rating_mismatch", 6, "warning"),
+    ]
+    assert read_grid(book).rows[101][6] == ""

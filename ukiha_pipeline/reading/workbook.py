@@ -30,6 +30,10 @@ What a cell reads as (the text the same cell would have in the text export):
   (e.g. `[flag_invalid] PDCAシート!E46 「=IF(...)」`); in free-text cells the note is what
   reports it. The fix is the same either way: open the file in Excel and save it again.
 
+A row that has a value reads as wide as its worksheet (the last column any row uses), the
+way the text export keeps a row's trailing empty cells as tabs: a workbook has no tab to
+lose, so an empty G cell is an empty 進捗状況, not a row of six cells.
+
 Worksheets are read in workbook order (the whole sheet on one worksheet, or split over
 several, e.g. one per basic policy); hidden worksheets are skipped with a note. Row numbers
 are the worksheet's own, so failures point at `worksheet!cell`.
@@ -393,8 +397,6 @@ def _read_visible(
     positions: list[RowPosition],
     notes: list[str],
 ) -> None:
-    from openpyxl.utils.cell import get_column_letter
-
     uncached: list[str] = []
     merged: list[str] = []
     for ws in wb.worksheets:
@@ -405,24 +407,7 @@ def _read_visible(
         xml = archive.read(member) if member else b""
         pending = _formulas_without_value(xml) if xml else {}
         merged += [f"{ws.title}!{ref}" for ref in _merged_down_table_cells(xml)]
-        ws.reset_dimensions()  # the stored size may be wrong: read every cell there is
-        sheet_rows: list[tuple[str, ...]] = []
-        for r, row in enumerate(ws.iter_rows(), start=1):
-            cells = []
-            for c, cell in enumerate(row, start=1):
-                formula = pending.get((r, c)) if pending else None
-                if formula is not None:
-                    cells.append(formula)
-                    uncached.append(f"{ws.title}!{get_column_letter(c)}{r} ({formula})")
-                elif cell.value is None:
-                    cells.append("")
-                else:
-                    cells.append(cell_text(cell.value, cell.number_format))
-            while cells and cells[-1] == "":
-                cells.pop()
-            sheet_rows.append(tuple(cells))
-        while sheet_rows and not sheet_rows[-1]:
-            sheet_rows.pop()  # styled but empty rows at the end
+        sheet_rows = _worksheet_rows(ws, pending, uncached)
         rows.extend(sheet_rows)
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
     if merged:
@@ -435,6 +420,37 @@ def _read_visible(
             f"数式に計算済みの値が保存されていないセルがあり、数式のまま読みました: "
             f"{_listed(uncached)}。Excel で開いて保存し直してください。"
         )
+
+
+def _worksheet_rows(
+    ws: Any, pending: dict[tuple[int, int], str], uncached: list[str]
+) -> list[tuple[str, ...]]:
+    """The worksheet's rows as cell text, every row that has a value as wide as the widest
+    (its last used column): a workbook has no tabs to lose, so a row whose last cells are
+    empty reads as the text export writes it, with its trailing empty cells. Blank rows are
+    empty, and blank rows at the end (styled but empty) are not rows."""
+    from openpyxl.utils.cell import get_column_letter
+
+    ws.reset_dimensions()  # the stored size may be wrong: read every cell there is
+    sheet_rows: list[tuple[str, ...]] = []
+    for r, row in enumerate(ws.iter_rows(), start=1):
+        cells = []
+        for c, cell in enumerate(row, start=1):
+            formula = pending.get((r, c)) if pending else None
+            if formula is not None:
+                cells.append(formula)
+                uncached.append(f"{ws.title}!{get_column_letter(c)}{r} ({formula})")
+            elif cell.value is None:
+                cells.append("")
+            else:
+                cells.append(cell_text(cell.value, cell.number_format))
+        while cells and cells[-1] == "":
+            cells.pop()  # styled empty cells: the width is decided below
+        sheet_rows.append(tuple(cells))
+    while sheet_rows and not sheet_rows[-1]:
+        sheet_rows.pop()  # styled but empty rows at the end
+    width = max(map(len, sheet_rows), default=0)
+    return [cells + ("",) * (width - len(cells)) if cells else () for cells in sheet_rows]
 
 
 def _listed(cells: list[str]) -> str:
