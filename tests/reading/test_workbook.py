@@ -263,6 +263,29 @@ def test_hidden_worksheet_is_ignored_with_a_note(tmp_path: Path, ctx: RulesConte
     assert all(p.worksheet == "PDCAシート" for p in read_grid(path).positions)
 
 
+def test_hidden_rows_are_read_with_a_note(tmp_path: Path, ctx: RulesContext) -> None:
+    """Rows 41-42 and 60 hidden (by hand, a filter or a collapsed group): loaded like the
+    others, and the note names them. Row 33 (blank) and row 400 (past the data) are hidden
+    too, but hold nothing that is read."""
+    path = write_r3_workbook(tmp_path / "rows.xlsx", ONE)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["PDCAシート"]
+    for r in (41, 42, 60, 33, 400):
+        ws.row_dimensions[r].hidden = True
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [f.cell for f in result.failures] == [
+        "PDCAシート!G90",
+        "PDCAシート!G146",
+        "PDCAシート!G147",
+    ]
+    assert result.sheet is not None and len(result.sheet.projects) == 99
+    assert result.notes == (
+        "非表示の行があり、ほかの行と同じく読み込みました: PDCAシート 41〜42行、PDCAシート 60行。"
+        "表示して内容を確かめてください (シートに要らない行なら削除してください)。",
+    )
+
+
 def test_formula_without_a_cached_value_is_reported_at_its_cell(
     tmp_path: Path, ctx: RulesContext
 ) -> None:

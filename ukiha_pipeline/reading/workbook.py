@@ -35,7 +35,8 @@ way the text export keeps a row's trailing empty cells as tabs: a workbook has n
 lose, so an empty G cell is an empty 進捗状況, not a row of six cells.
 
 Worksheets are read in workbook order (the whole sheet on one worksheet, or split over
-several, e.g. one per basic policy); hidden worksheets are skipped with a note. Row numbers
+several, e.g. one per basic policy); hidden worksheets are skipped with a note. Hidden
+rows are read like the others (nothing in them is lost), with a note naming them. Row numbers
 are the worksheet's own, so failures point at `worksheet!cell`.
 """
 
@@ -284,6 +285,33 @@ def _merged_down_table_cells(xml: bytes) -> list[str]:
     return found
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\br=\"([0-9]+)\"")
+_HIDDEN = re.compile(rb"\bhidden=\"(?:1|true)\"")
+
+
+def _hidden_rows(xml: bytes) -> list[int]:
+    """The worksheet's hidden rows (`<row r="41" hidden="1">`: hidden by hand, by a filter or
+    in a collapsed group), which openpyxl's read-only reader does not give."""
+    found = []
+    for attrs in _ROW_TAG.findall(xml):
+        number = _ROW_NUMBER.search(attrs)
+        if number and _HIDDEN.search(attrs):
+            found.append(int(number.group(1)))
+    return found
+
+
+def _row_ranges(title: str, rows: list[int]) -> list[str]:
+    """Rows for a note, consecutive ones as one range: `PDCAシート 41〜42行`."""
+    ranges: list[list[int]] = []
+    for r in sorted(rows):
+        if ranges and r == ranges[-1][1] + 1:
+            ranges[-1][1] = r
+        else:
+            ranges.append([r, r])
+    return [f"{title} {a}行" if a == b else f"{title} {a}〜{b}行" for a, b in ranges]
+
+
 # --- the reader ---------------------------------------------------------------------------
 
 
@@ -399,6 +427,7 @@ def _read_visible(
 ) -> None:
     uncached: list[str] = []
     merged: list[str] = []
+    hidden: list[str] = []
     for ws in wb.worksheets:
         if ws.sheet_state != "visible":
             notes.append(f"非表示のワークシート「{ws.title}」は読み飛ばしました。")
@@ -408,8 +437,15 @@ def _read_visible(
         pending = _formulas_without_value(xml) if xml else {}
         merged += [f"{ws.title}!{ref}" for ref in _merged_down_table_cells(xml)]
         sheet_rows = _worksheet_rows(ws, pending, uncached)
+        read = [r for r in _hidden_rows(xml) if r <= len(sheet_rows) and sheet_rows[r - 1]]
+        hidden += _row_ranges(ws.title, read)
         rows.extend(sheet_rows)
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
+    if hidden:
+        notes.append(
+            f"非表示の行があり、ほかの行と同じく読み込みました: {_listed(hidden)}。"
+            "表示して内容を確かめてください (シートに要らない行なら削除してください)。"
+        )
     if merged:
         notes.append(
             f"結合されたセルがあります: {_listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
