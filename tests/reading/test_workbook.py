@@ -626,3 +626,97 @@ def test_an_empty_last_cell_reads_as_the_text_exports_trailing_tab(
         (147, "flag_rating_mismatch", 6, "warning"),
     ]
     assert read_grid(book).rows[101][6] == ""
+
+
+# --- worksheets of one file: one fiscal year, and tabs that are no part of the sheet ------
+
+
+def _text_workbook(path: Path, worksheets: list[tuple[str, list[str]]]) -> Path:
+    """Worksheets holding lines as plain text cells, one line per row (added to the workbook
+    at `path` when there is one)."""
+    wb = openpyxl.load_workbook(path) if path.exists() else openpyxl.Workbook()
+    if not path.exists():
+        assert wb.active is not None
+        wb.remove(wb.active)
+    for title, lines in worksheets:
+        ws = wb.create_sheet(title)
+        for r, line in enumerate(lines, start=1):
+            for c, text in enumerate(line.split("\t"), start=1):
+                if text:
+                    ws.cell(r, c, text)
+    wb.save(path)
+    return path
+
+
+R4_LINES = [re.sub(r"R3年度( ?)事業化", r"R4年度\1事業化", line) for line in LINES]
+
+
+def test_last_years_worksheet_in_this_years_workbook_is_fatal(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """The R4 sheet with last year's R3 sheet left on a tab before it: read as one sheet, it
+    loaded 198 projects as FY2021 over the real FY2021 load, and FY2022 never loaded."""
+    path = _text_workbook(tmp_path / "R4.xlsx", [("PDCAシート", R4_LINES), ("R3", LINES)])
+    wb = openpyxl.load_workbook(path)
+    wb.move_sheet("R3", -1)
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [(f.check, f.severity) for f in result.failures] == [("unrecognized_layout", "fatal")]
+    message = result.failures[0].message
+    assert "「R3」は 2021年度（令和3年度）、「PDCAシート」は 2022年度（令和4年度）" in message
+    assert "1 つの年度" in message and "別のファイルに移す" in message
+    assert result.sheet is None and result.exit_code == 1
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        assert load_result(con, validate_path(R3, ctx), ctx, run_id="r3").status == "loaded"
+        assert load_result(con, result, ctx, run_id="r4").status != "loaded"
+        counts = con.execute(
+            "SELECT fiscal_year, count(*) FROM projects GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert counts == [(2021, 99)]
+
+
+def test_worksheets_of_one_year_are_one_sheet(tmp_path: Path, ctx: RulesContext) -> None:
+    """The R4 sheet split over four tabs, each with its own `R4年度事業化` headers."""
+    split = [(title, R4_LINES[first - 1 : last]) for title, first, last in SPLIT]
+    path = _text_workbook(tmp_path / "R4_split.xlsx", split)
+    result = validate_path(path, ctx)
+    assert result.sheet is not None and result.sheet.fiscal_year == 2022
+    assert [f.cell for f in result.failures] == ["方針2!G20", "方針3!G32", "方針3!G33"]
+    assert result.notes == ()
+
+
+MEMO = ["確認事項", "田中\tKPI 見直し\t5/10", "", "担当\t電話\t1234\t内線"]
+
+
+def test_a_worksheet_that_is_no_part_of_the_sheet_is_skipped_with_a_note(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """A メモ tab after the sheet: each of its rows was a malformed_row telling the steward to
+    put the row's cells in columns A-G."""
+    path = _text_workbook(write_r3_workbook(tmp_path / "m.xlsx", ONE), [("メモ", MEMO)])
+    result = validate_path(path, ctx)
+    assert [f.cell for f in result.failures] == [
+        "PDCAシート!G90",
+        "PDCAシート!G146",
+        "PDCAシート!G147",
+    ]
+    assert result.notes == (
+        "ワークシート「メモ」は読み飛ばしました: 基本方針・施策・取組・事業・KPI のどの行としても"
+        "読めず、PDCA シートの一部ではないようです (メモなど)。シートの一部ならほかのワーク"
+        "シートと同じ列 A〜G の形にしてください。",
+    )
+    assert result.exit_code == 0
+
+
+def test_a_worksheet_with_a_mark_of_the_layout_is_still_reported(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """A tab holding a policy's 概要 / ねらい lines without their heading is part of the sheet
+    gone wrong, not a memo: its rows stay malformed_row failures."""
+    block = LINES[28:32]  # 概要, 現状値, ねらい, 最新値 of policy 1
+    assert block[0].startswith("概要") and block[2].startswith("ねらい")
+    path = _text_workbook(write_r3_workbook(tmp_path / "b.xlsx", ONE), [("続き", block)])
+    result = validate_path(path, ctx)
+    malformed = [f.cell for f in result.failures if f.check == "malformed_row"]
+    assert malformed == ["続き!A1", "続き!A2", "続き!A3", "続き!A4"]
+    assert result.notes == ()
