@@ -53,7 +53,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from ukiha_pipeline.errors import SheetFatal
-from ukiha_pipeline.reading.grid import Grid, RowPosition
+from ukiha_pipeline.reading.grid import Grid, RowPosition, listed, one_line
 from ukiha_pipeline.settings import MAX_SHEET_BYTES
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -61,11 +61,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls and password-protec
 #: Uncompressed size above which a workbook is refused (a PDCA sheet unzips to well under 1 MB).
 MAX_WORKBOOK_UNZIPPED = 4 * MAX_SHEET_BYTES
 
-_LINE_BREAKS = re.compile(r"(?:\r\n|[\r\n\v\f\u2028\u2029])+")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-#: Cells named one by one in the note about formulas saved without a value.
-MAX_LISTED = 10
 
 
 def is_workbook(path: Path) -> bool:
@@ -206,7 +203,7 @@ def cell_text(value: Any, number_format: str = "General") -> str:
     text = str(value)
     if "_x" in text:
         text = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return _LINE_BREAKS.sub(" ", text).replace("\t", " ")
+    return one_line(text)
 
 
 # --- formulas saved without a value -----------------------------------------------------
@@ -443,18 +440,18 @@ def _read_visible(
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
     if hidden:
         notes.append(
-            f"非表示の行があり、ほかの行と同じく読み込みました: {_listed(hidden)}。"
+            f"非表示の行があり、ほかの行と同じく読み込みました: {listed(hidden)}。"
             "表示して内容を確かめてください (シートに要らない行なら削除してください)。"
         )
     if merged:
         notes.append(
-            f"結合されたセルがあります: {_listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
+            f"結合されたセルがあります: {listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
             "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。"
         )
     if uncached:
         notes.append(
             f"数式に計算済みの値が保存されていないセルがあり、数式のまま読みました: "
-            f"{_listed(uncached)}。Excel で開いて保存し直してください。"
+            f"{listed(uncached)}。Excel で開いて保存し直してください。"
         )
 
 
@@ -487,9 +484,3 @@ def _worksheet_rows(
         sheet_rows.pop()  # styled but empty rows at the end
     width = max(map(len, sheet_rows), default=0)
     return [cells + ("",) * (width - len(cells)) if cells else () for cells in sheet_rows]
-
-
-def _listed(cells: list[str]) -> str:
-    """Cells for a note: the first MAX_LISTED by name, then how many more."""
-    more = f" ほか {len(cells) - MAX_LISTED} 個" if len(cells) > MAX_LISTED else ""
-    return "、".join(cells[:MAX_LISTED]) + more
