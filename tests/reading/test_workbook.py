@@ -685,6 +685,22 @@ def test_worksheets_of_one_year_are_one_sheet(tmp_path: Path, ctx: RulesContext)
     assert result.notes == ()
 
 
+def test_one_header_typed_with_another_year_is_a_note_not_two_years(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """方針3's first table header (line 122 of three: 122, 138, 153) typed `R3年度事業化` in the
+    R4 book: the worksheet is R4 by most of its headers; the header is a note, as it would be
+    on one worksheet."""
+    lines = list(R4_LINES)
+    assert lines[121].split("\t")[4] == "R4年度事業化"
+    lines[121] = lines[121].replace("R4年度事業化", "R3年度事業化")
+    split = [(title, lines[first - 1 : last]) for title, first, last in SPLIT]
+    result = validate_path(_text_workbook(tmp_path / "R4_typo.xlsx", split), ctx)
+    assert result.sheet is not None and result.sheet.fiscal_year == 2022
+    assert [f.check for f in result.failures] == ["flag_rating_mismatch"] * 3
+    assert len(result.notes) == 1 and result.notes[0].startswith("方針3!A8: 事業一覧の見出しが")
+
+
 MEMO = ["確認事項", "田中\tKPI 見直し\t5/10", "", "担当\t電話\t1234\t内線"]
 
 

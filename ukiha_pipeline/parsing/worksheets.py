@@ -8,6 +8,7 @@ worksheets it was found on come to.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 
 from ukiha_pipeline.errors import SheetFatal
@@ -29,15 +30,18 @@ def require_one_fiscal_year(grid: Grid, header_years: Mapping[int, int]) -> None
     """Raise SheetFatal(unrecognized_layout) when the worksheets' project tables name different
     fiscal years (`R3年度事業化` on one, `R4年度事業化` on another): last year's sheet left in
     the file would be loaded as this year's, or replace the wrong year. `header_years`: row of
-    each table header that names a year → that year. Each worksheet counts with its first."""
-    first: dict[str, int] = {}
+    each table header that names a year → that year. A worksheet's year is the one most of
+    its headers name (the first on a tie): one header typed with another year on a worksheet
+    is a note of the parser, as on a single worksheet."""
+    years: dict[str, Counter[int]] = {}
     for i in sorted(header_years):
         worksheet = grid.positions[i].worksheet
         if worksheet is not None:
-            first.setdefault(worksheet, header_years[i])
-    if len(set(first.values())) <= 1:
+            years.setdefault(worksheet, Counter())[header_years[i]] += 1
+    year_of = {ws: counts.most_common(1)[0][0] for ws, counts in years.items()}
+    if len(set(year_of.values())) <= 1:
         return
-    each = "、".join(f"「{ws}」は {fiscal_year_label(fy)}" for ws, fy in first.items())
+    each = "、".join(f"「{ws}」は {fiscal_year_label(fy)}" for ws, fy in year_of.items())
     raise SheetFatal(
         "unrecognized_layout",
         f"ブックに年度の違うワークシートがあります: {each} (事業一覧の見出しの年度)。"
