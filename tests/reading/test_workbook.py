@@ -219,9 +219,8 @@ def test_cells_read_as_the_text_export_writes_them(tmp_path: Path) -> None:
     grid = read_grid(write_r3_workbook(tmp_path / "o.xlsx", ONE))
     text_rows = [tuple(line.split("\t")) for line in LINES]
     for i, (book, text) in enumerate(zip(grid.rows, text_rows, strict=False)):
-        expected = list(text)
-        while expected and not expected[-1]:
-            expected.pop()
+        # every row that has a value is as wide as the worksheet (A-G), blank rows are empty
+        expected = list(text) + [""] * (7 - len(text)) if any(text) else []
         if i + 1 == 119:
             expected[3] = "1.8"  # General format: see above
         assert list(book) == expected, i + 1
@@ -262,6 +261,29 @@ def test_hidden_worksheet_is_ignored_with_a_note(tmp_path: Path, ctx: RulesConte
     ]
     assert result.notes == ("非表示のワークシート「作業用メモ」は読み飛ばしました。",)
     assert all(p.worksheet == "PDCAシート" for p in read_grid(path).positions)
+
+
+def test_hidden_rows_are_read_with_a_note(tmp_path: Path, ctx: RulesContext) -> None:
+    """Rows 41-42 and 60 hidden (by hand, a filter or a collapsed group): loaded like the
+    others, and the note names them. Row 33 (blank) and row 400 (past the data) are hidden
+    too, but hold nothing that is read."""
+    path = write_r3_workbook(tmp_path / "rows.xlsx", ONE)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["PDCAシート"]
+    for r in (41, 42, 60, 33, 400):
+        ws.row_dimensions[r].hidden = True
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [f.cell for f in result.failures] == [
+        "PDCAシート!G90",
+        "PDCAシート!G146",
+        "PDCAシート!G147",
+    ]
+    assert result.sheet is not None and len(result.sheet.projects) == 99
+    assert result.notes == (
+        "非表示の行があり、ほかの行と同じく読み込みました: PDCAシート 41〜42行、PDCAシート 60行。"
+        "表示して内容を確かめてください (シートに要らない行なら削除してください)。",
+    )
 
 
 def test_formula_without_a_cached_value_is_reported_at_its_cell(
@@ -362,7 +384,7 @@ def test_date_cell_reads_as_date_text(tmp_path: Path) -> None:
     ws["A1"].number_format = "yyyy/m/d"
     ws["B3"] = "行の\n途中で改行"
     wb.save(path)
-    assert read_grid(path).rows == (("2021-04-01",), (), ("", "行の 途中で改行"))
+    assert read_grid(path).rows == (("2021-04-01", ""), (), ("", "行の 途中で改行"))
 
 
 def _rewrite_part(path: Path, part: str, edit: Callable[[str], str]) -> None:
@@ -419,7 +441,8 @@ def test_furigana_is_not_part_of_the_text(tmp_path: Path) -> None:
 
 
 def test_wrong_stored_size_and_styled_empty_cells(tmp_path: Path) -> None:
-    """Every cell there is is read, whatever `<dimension>` says; styled empty cells are empty."""
+    """Every cell there is is read, whatever `<dimension>` says; styled empty cells are empty
+    and do not widen the rows (A3 reads as wide as row 1, up to G)."""
     path = tmp_path / "dim.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -435,7 +458,7 @@ def test_wrong_stored_size_and_styled_empty_cells(tmp_path: Path) -> None:
         "xl/worksheets/sheet1.xml",
         lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:B1"/>', xml),
     )
-    assert read_grid(path).rows == (("a", "", "", "", "", "", "g"), (), ("c",))
+    assert read_grid(path).rows == (("a", "", "", "", "", "", "g"), (), ("c", *[""] * 6))
 
 
 # --- files that are not readable workbooks ------------------------------------------------
@@ -567,3 +590,149 @@ def test_a_misshapen_workbook_row_is_told_in_columns_not_tabs(
     lost_tab = R3.parents[2] / "tests" / "fixtures" / "synthetic" / "malformed_row_lost_tab.txt"
     in_text = [g for g in validate_path(lost_tab, ctx).failures if g.check == "malformed_row"]
     assert in_text and all("タブ" in g.hint for g in in_text)  # a text export keeps the tabs
+
+
+def _without_cells(path: Path, cells: tuple[str, ...]) -> Path:
+    wb = openpyxl.load_workbook(path)
+    for ref in cells:
+        wb["PDCAシート"][ref] = None
+    wb.save(path)
+    return path
+
+
+def test_an_empty_last_cell_reads_as_the_text_exports_trailing_tab(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """G61 (a project's 進捗状況) and G102 (a measure KPI's 時点) left empty: the text export
+    keeps the row's 7 cells with a trailing tab, and a workbook row, which has no tab to lose,
+    reads the same (it is as wide as the worksheet's last used column)."""
+    lines = list(LINES)
+    for n in (61, 102):
+        cells = lines[n - 1].split("\t")
+        assert len(cells) == 7 and cells[6]
+        lines[n - 1] = "\t".join([*cells[:6], ""])
+    text = tmp_path / "g_empty.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    book = _without_cells(write_r3_workbook(tmp_path / "g_empty.xlsx", ONE), ("G61", "G102"))
+
+    def shown(path: Path) -> list[tuple[int | None, str, int | None, str]]:
+        return [(f.line, f.check, f.col, f.severity) for f in validate_path(path, ctx).failures]
+
+    assert shown(book) == shown(text)
+    assert shown(text) == [
+        (61, "missing_required", 6, "error"),
+        (90, "flag_rating_mismatch", 6, "warning"),
+        (146, "flag_rating_mismatch", 6, "warning"),
+        (147, "flag_rating_mismatch", 6, "warning"),
+    ]
+    assert read_grid(book).rows[101][6] == ""
+
+
+# --- worksheets of one file: one fiscal year, and tabs that are no part of the sheet ------
+
+
+def _text_workbook(path: Path, worksheets: list[tuple[str, list[str]]]) -> Path:
+    """Worksheets holding lines as plain text cells, one line per row (added to the workbook
+    at `path` when there is one)."""
+    wb = openpyxl.load_workbook(path) if path.exists() else openpyxl.Workbook()
+    if not path.exists():
+        assert wb.active is not None
+        wb.remove(wb.active)
+    for title, lines in worksheets:
+        ws = wb.create_sheet(title)
+        for r, line in enumerate(lines, start=1):
+            for c, text in enumerate(line.split("\t"), start=1):
+                if text:
+                    ws.cell(r, c, text)
+    wb.save(path)
+    return path
+
+
+R4_LINES = [re.sub(r"R3年度( ?)事業化", r"R4年度\1事業化", line) for line in LINES]
+
+
+def test_last_years_worksheet_in_this_years_workbook_is_fatal(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """The R4 sheet with last year's R3 sheet left on a tab before it: read as one sheet, it
+    loaded 198 projects as FY2021 over the real FY2021 load, and FY2022 never loaded."""
+    path = _text_workbook(tmp_path / "R4.xlsx", [("PDCAシート", R4_LINES), ("R3", LINES)])
+    wb = openpyxl.load_workbook(path)
+    wb.move_sheet("R3", -1)
+    wb.save(path)
+    result = validate_path(path, ctx)
+    assert [(f.check, f.severity) for f in result.failures] == [("unrecognized_layout", "fatal")]
+    message = result.failures[0].message
+    assert "「R3」は 2021年度（令和3年度）、「PDCAシート」は 2022年度（令和4年度）" in message
+    assert "1 つの年度" in message and "別のファイルに移す" in message
+    assert result.sheet is None and result.exit_code == 1
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        assert load_result(con, validate_path(R3, ctx), ctx, run_id="r3").status == "loaded"
+        assert load_result(con, result, ctx, run_id="r4").status != "loaded"
+        counts = con.execute(
+            "SELECT fiscal_year, count(*) FROM projects GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert counts == [(2021, 99)]
+
+
+def test_worksheets_of_one_year_are_one_sheet(tmp_path: Path, ctx: RulesContext) -> None:
+    """The R4 sheet split over four tabs, each with its own `R4年度事業化` headers."""
+    split = [(title, R4_LINES[first - 1 : last]) for title, first, last in SPLIT]
+    path = _text_workbook(tmp_path / "R4_split.xlsx", split)
+    result = validate_path(path, ctx)
+    assert result.sheet is not None and result.sheet.fiscal_year == 2022
+    assert [f.cell for f in result.failures] == ["方針2!G20", "方針3!G32", "方針3!G33"]
+    assert result.notes == ()
+
+
+def test_one_header_typed_with_another_year_is_a_note_not_two_years(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """方針3's first table header (line 122 of three: 122, 138, 153) typed `R3年度事業化` in the
+    R4 book: the worksheet is R4 by most of its headers; the header is a note, as it would be
+    on one worksheet."""
+    lines = list(R4_LINES)
+    assert lines[121].split("\t")[4] == "R4年度事業化"
+    lines[121] = lines[121].replace("R4年度事業化", "R3年度事業化")
+    split = [(title, lines[first - 1 : last]) for title, first, last in SPLIT]
+    result = validate_path(_text_workbook(tmp_path / "R4_typo.xlsx", split), ctx)
+    assert result.sheet is not None and result.sheet.fiscal_year == 2022
+    assert [f.check for f in result.failures] == ["flag_rating_mismatch"] * 3
+    assert len(result.notes) == 1 and result.notes[0].startswith("方針3!A8: 事業一覧の見出しが")
+
+
+MEMO = ["確認事項", "田中\tKPI 見直し\t5/10", "", "担当\t電話\t1234\t内線"]
+
+
+def test_a_worksheet_that_is_no_part_of_the_sheet_is_skipped_with_a_note(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """A メモ tab after the sheet: each of its rows was a malformed_row telling the steward to
+    put the row's cells in columns A-G."""
+    path = _text_workbook(write_r3_workbook(tmp_path / "m.xlsx", ONE), [("メモ", MEMO)])
+    result = validate_path(path, ctx)
+    assert [f.cell for f in result.failures] == [
+        "PDCAシート!G90",
+        "PDCAシート!G146",
+        "PDCAシート!G147",
+    ]
+    assert result.notes == (
+        "ワークシート「メモ」は読み飛ばしました: 基本方針・施策・取組・事業・KPI のどの行としても"
+        "読めず、PDCA シートの一部ではないようです (メモなど)。シートの一部ならほかのワーク"
+        "シートと同じ列 A〜G の形にしてください。",
+    )
+    assert result.exit_code == 0
+
+
+def test_a_worksheet_with_a_mark_of_the_layout_is_still_reported(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """A tab holding a policy's 概要 / ねらい lines without their heading is part of the sheet
+    gone wrong, not a memo: its rows stay malformed_row failures."""
+    block = LINES[28:32]  # 概要, 現状値, ねらい, 最新値 of policy 1
+    assert block[0].startswith("概要") and block[2].startswith("ねらい")
+    path = _text_workbook(write_r3_workbook(tmp_path / "b.xlsx", ONE), [("続き", block)])
+    result = validate_path(path, ctx)
+    malformed = [f.cell for f in result.failures if f.check == "malformed_row"]
+    assert malformed == ["続き!A1", "続き!A2", "続き!A3", "続き!A4"]
+    assert result.notes == ()

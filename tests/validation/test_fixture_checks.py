@@ -115,6 +115,7 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
     "not_a_pdca_sheet.txt": [(None, "unrecognized_layout", F)],
     "fiscal_year_missing.txt": [(None, "fiscal_year_missing", F)],
     "encoding_cp932_crlf.txt": [],
+    "cell_line_breaks_quoted.txt": [],  # Alt+Enter cells quoted by Excel: one cell each
     "encoding_utf8_bom.txt": [],
     "utf8_damaged_byte.txt": [(14, "unreadable_file", F)],  # the damaged line
 }

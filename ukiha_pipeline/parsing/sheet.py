@@ -25,6 +25,11 @@ from ukiha_pipeline.parsing.model import (
     StructuralIssue,
     SubmeasureRec,
 )
+from ukiha_pipeline.parsing.worksheets import (
+    require_one_fiscal_year,
+    sheetless_note,
+    sheetless_worksheets,
+)
 from ukiha_pipeline.reading.grid import Grid
 from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 
@@ -242,6 +247,7 @@ def parse_grid(
     detected_fy: int | None = None
     fy_row: int | None = None
     other_years: dict[int, int] = {}  # a table header naming another year: its first row
+    header_years: dict[int, int] = {}  # every table header naming a year: row → year
     saw_header = False  # a table header after a policy heading (where a table is read)
     any_header = False  # a table header anywhere: what a fatal sheet is said to lack
 
@@ -299,6 +305,8 @@ def parse_grid(
             st.in_table = True
             saw_header = True
             fy = fiscal_year_from_header(cells[4]) if len(cells) > 4 else None
+            if fy is not None:
+                header_years[i] = fy
             if fy is not None and detected_fy is None:
                 detected_fy, fy_row = fy, i
             elif fy is not None and fy != detected_fy and fy not in other_years:
@@ -319,6 +327,8 @@ def parse_grid(
             _layout_missing(bool(st.policies), any_header),
             source_file=grid.source_file,
         )
+    require_one_fiscal_year(grid, header_years)
+    notes += _skip_sheetless_worksheets(st)
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
     notes += _year_notes(grid, detected_fy, fy_row, other_years, fiscal_year)
     notes += _measures_without_kpi(grid, st)
@@ -393,6 +403,28 @@ def _year_notes(
             f"{fiscal_year_label(given)} として読みます。"
         )
     return notes
+
+
+def _skip_sheetless_worksheets(st: _State) -> list[str]:
+    """Drop the failures of the worksheets that hold no part of the sheet (a メモ tab); a note
+    names each (`parsing.worksheets.sheetless_worksheets`)."""
+    grid = st.grid
+    placed = {r.row for recs in (st.measures, st.submeasures, st.projects, st.kpis) for r in recs}
+    skipped = sheetless_worksheets(
+        grid,
+        {issue.row for issue in st.issues},
+        placed,
+        st.policies[0].row,
+        lambda i: _marks_the_layout(grid.rows[i]),
+    )
+    st.issues = [x for x in st.issues if grid.positions[x.row].worksheet not in skipped]
+    return [sheetless_note(title) for title in skipped]
+
+
+def _marks_the_layout(raw: tuple[str, ...]) -> bool:
+    """A cell only the sheet's layout has: 概要 / ねらい, the table header, a `(戦略P…)` page."""
+    keys = {_key(clean_cell(c)) for c in raw}
+    return bool(keys & {"概要", "ねらい", "事業一覧"}) or any("(戦略P" in k for k in keys)
 
 
 def _measures_without_kpi(grid: Grid, st: _State) -> list[str]:

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_LINE_BREAKS = re.compile(r"(?:\r\n|[\r\n\v\f\u2028\u2029])+")
+#: Items named one by one in a reader's note (cells, rows) before 「ほか N 個」.
+MAX_LISTED = 10
+
+
+def one_line(text: str) -> str:
+    """A cell's text as the grid holds it: line breaks typed in the cell (Alt+Enter) joined
+    by one space, a tab a space (a row's cells are joined by tabs in `Grid.raw_text`)."""
+    return _LINE_BREAKS.sub(" ", text).replace("\t", " ")
+
+
+def listed(items: list[str]) -> str:
+    """Cells or rows for a note: the first MAX_LISTED by name, then how many more."""
+    more = f" ほか {len(items) - MAX_LISTED} 個" if len(items) > MAX_LISTED else ""
+    return "、".join(items[:MAX_LISTED]) + more
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,13 @@ What a cell reads as (the text the same cell would have in the text export):
   (e.g. `[flag_invalid] PDCAシート!E46 「=IF(...)」`); in free-text cells the note is what
   reports it. The fix is the same either way: open the file in Excel and save it again.
 
+A row that has a value reads as wide as its worksheet (the last column any row uses), the
+way the text export keeps a row's trailing empty cells as tabs: a workbook has no tab to
+lose, so an empty G cell is an empty 進捗状況, not a row of six cells.
+
 Worksheets are read in workbook order (the whole sheet on one worksheet, or split over
-several, e.g. one per basic policy); hidden worksheets are skipped with a note. Row numbers
+several, e.g. one per basic policy); hidden worksheets are skipped with a note. Hidden
+rows are read like the others (nothing in them is lost), with a note naming them. Row numbers
 are the worksheet's own, so failures point at `worksheet!cell`.
 """
 
@@ -48,7 +53,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from ukiha_pipeline.errors import SheetFatal
-from ukiha_pipeline.reading.grid import Grid, RowPosition
+from ukiha_pipeline.reading.grid import Grid, RowPosition, listed, one_line
 from ukiha_pipeline.settings import MAX_SHEET_BYTES
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -56,11 +61,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls and password-protec
 #: Uncompressed size above which a workbook is refused (a PDCA sheet unzips to well under 1 MB).
 MAX_WORKBOOK_UNZIPPED = 4 * MAX_SHEET_BYTES
 
-_LINE_BREAKS = re.compile(r"(?:\r\n|[\r\n\v\f\u2028\u2029])+")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-#: Cells named one by one in the note about formulas saved without a value.
-MAX_LISTED = 10
 
 
 def is_workbook(path: Path) -> bool:
@@ -201,7 +203,7 @@ def cell_text(value: Any, number_format: str = "General") -> str:
     text = str(value)
     if "_x" in text:
         text = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return _LINE_BREAKS.sub(" ", text).replace("\t", " ")
+    return one_line(text)
 
 
 # --- formulas saved without a value -----------------------------------------------------
@@ -278,6 +280,33 @@ def _merged_down_table_cells(xml: bytes) -> list[str]:
         if max_row > min_row and max_col >= 2 and min_col <= 7:
             found.append(ref)
     return found
+
+
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\br=\"([0-9]+)\"")
+_HIDDEN = re.compile(rb"\bhidden=\"(?:1|true)\"")
+
+
+def _hidden_rows(xml: bytes) -> list[int]:
+    """The worksheet's hidden rows (`<row r="41" hidden="1">`: hidden by hand, by a filter or
+    in a collapsed group), which openpyxl's read-only reader does not give."""
+    found = []
+    for attrs in _ROW_TAG.findall(xml):
+        number = _ROW_NUMBER.search(attrs)
+        if number and _HIDDEN.search(attrs):
+            found.append(int(number.group(1)))
+    return found
+
+
+def _row_ranges(title: str, rows: list[int]) -> list[str]:
+    """Rows for a note, consecutive ones as one range: `PDCAシート 41〜42行`."""
+    ranges: list[list[int]] = []
+    for r in sorted(rows):
+        if ranges and r == ranges[-1][1] + 1:
+            ranges[-1][1] = r
+        else:
+            ranges.append([r, r])
+    return [f"{title} {a}行" if a == b else f"{title} {a}〜{b}行" for a, b in ranges]
 
 
 # --- the reader ---------------------------------------------------------------------------
@@ -393,10 +422,9 @@ def _read_visible(
     positions: list[RowPosition],
     notes: list[str],
 ) -> None:
-    from openpyxl.utils.cell import get_column_letter
-
     uncached: list[str] = []
     merged: list[str] = []
+    hidden: list[str] = []
     for ws in wb.worksheets:
         if ws.sheet_state != "visible":
             notes.append(f"非表示のワークシート「{ws.title}」は読み飛ばしました。")
@@ -405,39 +433,54 @@ def _read_visible(
         xml = archive.read(member) if member else b""
         pending = _formulas_without_value(xml) if xml else {}
         merged += [f"{ws.title}!{ref}" for ref in _merged_down_table_cells(xml)]
-        ws.reset_dimensions()  # the stored size may be wrong: read every cell there is
-        sheet_rows: list[tuple[str, ...]] = []
-        for r, row in enumerate(ws.iter_rows(), start=1):
-            cells = []
-            for c, cell in enumerate(row, start=1):
-                formula = pending.get((r, c)) if pending else None
-                if formula is not None:
-                    cells.append(formula)
-                    uncached.append(f"{ws.title}!{get_column_letter(c)}{r} ({formula})")
-                elif cell.value is None:
-                    cells.append("")
-                else:
-                    cells.append(cell_text(cell.value, cell.number_format))
-            while cells and cells[-1] == "":
-                cells.pop()
-            sheet_rows.append(tuple(cells))
-        while sheet_rows and not sheet_rows[-1]:
-            sheet_rows.pop()  # styled but empty rows at the end
+        sheet_rows = _worksheet_rows(ws, pending, uncached)
+        read = [r for r in _hidden_rows(xml) if r <= len(sheet_rows) and sheet_rows[r - 1]]
+        hidden += _row_ranges(ws.title, read)
         rows.extend(sheet_rows)
         positions.extend(RowPosition(r, ws.title) for r in range(1, len(sheet_rows) + 1))
+    if hidden:
+        notes.append(
+            f"非表示の行があり、ほかの行と同じく読み込みました: {listed(hidden)}。"
+            "表示して内容を確かめてください (シートに要らない行なら削除してください)。"
+        )
     if merged:
         notes.append(
-            f"結合されたセルがあります: {_listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
+            f"結合されたセルがあります: {listed(merged)}。値は左上のセルにだけあり、ほかのセルは"
             "空として読みます (「…が空です」と報告されます)。結合を解除し、各行に値を入れてください。"
         )
     if uncached:
         notes.append(
             f"数式に計算済みの値が保存されていないセルがあり、数式のまま読みました: "
-            f"{_listed(uncached)}。Excel で開いて保存し直してください。"
+            f"{listed(uncached)}。Excel で開いて保存し直してください。"
         )
 
 
-def _listed(cells: list[str]) -> str:
-    """Cells for a note: the first MAX_LISTED by name, then how many more."""
-    more = f" ほか {len(cells) - MAX_LISTED} 個" if len(cells) > MAX_LISTED else ""
-    return "、".join(cells[:MAX_LISTED]) + more
+def _worksheet_rows(
+    ws: Any, pending: dict[tuple[int, int], str], uncached: list[str]
+) -> list[tuple[str, ...]]:
+    """The worksheet's rows as cell text, every row that has a value as wide as the widest
+    (its last used column): a workbook has no tabs to lose, so a row whose last cells are
+    empty reads as the text export writes it, with its trailing empty cells. Blank rows are
+    empty, and blank rows at the end (styled but empty) are not rows."""
+    from openpyxl.utils.cell import get_column_letter
+
+    ws.reset_dimensions()  # the stored size may be wrong: read every cell there is
+    sheet_rows: list[tuple[str, ...]] = []
+    for r, row in enumerate(ws.iter_rows(), start=1):
+        cells = []
+        for c, cell in enumerate(row, start=1):
+            formula = pending.get((r, c)) if pending else None
+            if formula is not None:
+                cells.append(formula)
+                uncached.append(f"{ws.title}!{get_column_letter(c)}{r} ({formula})")
+            elif cell.value is None:
+                cells.append("")
+            else:
+                cells.append(cell_text(cell.value, cell.number_format))
+        while cells and cells[-1] == "":
+            cells.pop()  # styled empty cells: the width is decided below
+        sheet_rows.append(tuple(cells))
+    while sheet_rows and not sheet_rows[-1]:
+        sheet_rows.pop()  # styled but empty rows at the end
+    width = max(map(len, sheet_rows), default=0)
+    return [cells + ("",) * (width - len(cells)) if cells else () for cells in sheet_rows]

@@ -1,0 +1,84 @@
+"""A workbook's worksheets as parts of one sheet: one fiscal year per file, and worksheets
+that hold no part of the sheet (a メモ tab) skipped with a note.
+
+The grid carries the worksheet of each row (`RowPosition.worksheet`; None in a text export,
+where none of this applies). The parser finds the structure; this module decides what the
+worksheets it was found on come to.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+
+from ukiha_pipeline.errors import SheetFatal
+from ukiha_pipeline.normalize.eras import fiscal_year_label
+from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.reading.grid import Grid
+
+
+def worksheet_rows(grid: Grid) -> dict[str, list[int]]:
+    """Worksheet title → its rows' indices in the grid, in workbook order ({} for text)."""
+    rows: dict[str, list[int]] = {}
+    for i, pos in enumerate(grid.positions):
+        if pos.worksheet is not None:
+            rows.setdefault(pos.worksheet, []).append(i)
+    return rows
+
+
+def require_one_fiscal_year(grid: Grid, header_years: Mapping[int, int]) -> None:
+    """Raise SheetFatal(unrecognized_layout) when the worksheets' project tables name different
+    fiscal years (`R3年度事業化` on one, `R4年度事業化` on another): last year's sheet left in
+    the file would be loaded as this year's, or replace the wrong year. `header_years`: row of
+    each table header that names a year → that year. A worksheet's year is the one most of
+    its headers name (the first on a tie): one header typed with another year on a worksheet
+    is a note of the parser, as on a single worksheet."""
+    years: dict[str, Counter[int]] = {}
+    for i in sorted(header_years):
+        worksheet = grid.positions[i].worksheet
+        if worksheet is not None:
+            years.setdefault(worksheet, Counter())[header_years[i]] += 1
+    year_of = {ws: counts.most_common(1)[0][0] for ws, counts in years.items()}
+    if len(set(year_of.values())) <= 1:
+        return
+    each = "、".join(f"「{ws}」は {fiscal_year_label(fy)}" for ws, fy in year_of.items())
+    raise SheetFatal(
+        "unrecognized_layout",
+        f"ブックに年度の違うワークシートがあります: {each} (事業一覧の見出しの年度)。"
+        "1 つのファイルには 1 つの年度のシートだけを入れてください (前年度のワークシートは"
+        "別のファイルに移すか、削除してください)。",
+        source_file=grid.source_file,
+    )
+
+
+def sheetless_worksheets(
+    grid: Grid,
+    issue_rows: Collection[int],
+    placed_rows: Collection[int],
+    after: int,
+    has_marker: Callable[[int], bool],
+) -> list[str]:
+    """Worksheets after row `after` (the first policy heading) that hold no part of the sheet:
+    every row with text is one the parser could not place (`issue_rows`), none is a record
+    (`placed_rows`) and none bears a mark of the layout (`has_marker`: a 概要 line, a table
+    header). A メモ tab after the sheet: its cells are not sheet data, and reporting each of
+    its rows as a misshapen table row would tell the steward to fix what is not broken."""
+    skipped = []
+    for title, rows in worksheet_rows(grid).items():
+        with_text = [i for i in rows if any(clean_cell(c) for c in grid.rows[i])]
+        if (
+            with_text
+            and with_text[0] > after
+            and all(i in issue_rows and i not in placed_rows for i in with_text)
+            and not any(has_marker(i) for i in with_text)
+        ):
+            skipped.append(title)
+    return skipped
+
+
+def sheetless_note(title: str) -> str:
+    return (
+        f"ワークシート「{title}」は読み飛ばしました: 基本方針・施策・取組・事業・KPI の"
+        "どの行としても読めず、PDCA シートの一部ではないようです (メモなど)。シートの一部なら"
+        "ほかのワークシートと同じ列 A〜G の形にしてください。"
+    )
