@@ -499,17 +499,21 @@ def test_a_kpi_row_of_the_wrong_width_is_told_about_kpi_cells() -> None:
 
 
 def test_a_kpi_row_of_the_wrong_width_in_a_workbook_is_told_in_columns(tmp_path: Path) -> None:
-    """The same rows as a workbook: no tabs to speak of, the KPI row's columns A-G."""
+    """A workbook has no tabs to speak of: a KPI row (12) and a project row (14) with a cell
+    in column H are told about their columns A-G. (A cell short is no shape error there: cells
+    have positions, so an empty G reads as the text export's trailing tab.)"""
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()
     ws = wb.active
-    text = (FIXTURES / "malformed_row_lost_tab.txt").read_text(encoding="utf-8")
+    text = (FIXTURES / "valid_excerpt.txt").read_text(encoding="utf-8")
     for r, line in enumerate(text.removesuffix("\n").split("\n"), start=1):
         for c, cell in enumerate(line.split("\t"), start=1):
             if cell:
                 ws.cell(r, c).value = cell
-    wb.save(tmp_path / "lost_tab.xlsx")
-    failures = validate_path(tmp_path / "lost_tab.xlsx", _context()).failures
+    ws.cell(12, 8).value = ws.cell(14, 8).value = "メモ"
+    wb.save(tmp_path / "extra_cell.xlsx")
+    failures = validate_path(tmp_path / "extra_cell.xlsx", _context()).failures
+    assert [(f.line, f.check) for f in failures] == [(12, "malformed_row"), (14, "malformed_row")]
     by_line = {f.line: f for f in failures}
     assert "KPI の行のセルが列 A〜G" in by_line[12].hint and "タブ" not in by_line[12].hint
     assert "列 A〜G の 7 つ (事業の行)" in by_line[14].hint
