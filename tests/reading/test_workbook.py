@@ -622,6 +622,7 @@ def test_an_empty_last_cell_reads_as_the_text_exports_trailing_tab(
     assert shown(text) == [
         (61, "missing_required", 6, "error"),
         (90, "flag_rating_mismatch", 6, "warning"),
+        (102, "kpi_as_of_invalid", 6, "warning"),  # the 時点 is empty, said on its cell
         (146, "flag_rating_mismatch", 6, "warning"),
         (147, "flag_rating_mismatch", 6, "warning"),
     ]

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import era_to_gregorian, fiscal_year_label
-from ukiha_pipeline.normalize.text import clean_cell
+from ukiha_pipeline.normalize.text import FLAG_LOOKALIKES, clean_cell, normalize_flag
 from ukiha_pipeline.parsing.model import (
     PROJECT_WIDTH,
     KpiRec,
@@ -32,6 +32,9 @@ from ukiha_pipeline.parsing.worksheets import (
 )
 from ukiha_pipeline.reading.grid import Grid
 from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
+
+#: the flags a project row carries in its 5th cell (after the lookalike table)
+_FLAGS = frozenset(FLAG_LOOKALIKES.values())
 
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -685,7 +688,10 @@ def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> No
         st.malformed(i, "measure", "\t".join(raw), "measure_line_unreadable")
         st.block_lost = (i, "after_unreadable_measure")
         return
-    if first and width == PROJECT_WIDTH:
+    # a project's shape: a title, then 7 cells with ○/× in the flag's place. A row shifted left
+    # by a cell (a workbook row padded to its width) has the 課 first and text in the flag's
+    # place: only that row is misshapen, the rows after it are its sub-measure's
+    if first and width == PROJECT_WIDTH and normalize_flag(raw[4]) in _FLAGS:
         st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
         st.sub_lost = i
         st.kpi_open = False
