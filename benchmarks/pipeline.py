@@ -60,7 +60,7 @@ def write_sheets(folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         m, y = divmod(i, 5)
-        body = text.replace(TITLE, f"第2期合成{m:04d}市ルネッサンス戦略").replace(
+        body = text.replace(TITLE, f"第2期{synthetic_name(m)}ルネッサンス戦略").replace(
             "R3年度", f"R{3 + y}年度"
         )
         body = own_projects(body, m)
@@ -68,6 +68,12 @@ def write_sheets(folder: Path, n: int) -> list[Path]:
         path.write_text(body, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def synthetic_name(municipality: int) -> str:
+    """`合成零零零一市`: written as a municipality's name is (kanji, no digits), so the title
+    names it (a `合成0001市` read as the default municipality: all sheets one city)."""
+    return "合成" + "".join("零一二三四五六七八九"[int(d)] for d in f"{municipality:04d}") + "市"
 
 
 def own_projects(text: str, municipality: int) -> str:

@@ -71,7 +71,8 @@ _TITLE_PREFIX = (
     r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県)"
 )
 _NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
-_NAME = rf"[{_NAME_CHARS}]{{1,9}}?[市町村]"  # the shortest: `うきは市` of `うきは市民…`
+_SUFFIXES = "市町村"
+_NAME = rf"[{_NAME_CHARS}]{{1,9}}?[{_SUFFIXES}]"  # the shortest: `うきは市` of `うきは市民…`
 #: The municipality: right after the prefixes, or where a word starts (not inside `…市民…`).
 _MUNICIPALITY = re.compile(
     rf"(?:{_TITLE_PREFIX}\s*)+(?P<after>{_NAME})|(?<![{_NAME_CHARS}])(?P<word>{_NAME})"
@@ -380,7 +381,15 @@ def municipality_from_title(title: str) -> str | None:
     """
     text = unicodedata.normalize("NFKC", title)
     m = _MUNICIPALITY.search(text)
-    return (m.group("after") or m.group("word")) if m else None
+    if m is None:
+        return None
+    name = m.group("after") or m.group("word")
+    # the shortest name ends at the first 市/町/村: one that goes on with another is longer
+    # (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市)
+    end = m.end()
+    while end < len(text) and text[end] in _SUFFIXES and len(name) < 10:
+        name, end = name + text[end], end + 1
+    return name
 
 
 def _year_notes(
