@@ -407,7 +407,8 @@ COLUMN_COMMENTS: dict[str, dict[str, str]] = {
         "waived": "免除 — the waiver's reason and who, when a steward accepted the failure",
     },
     "quarantine": {
-        "raw": "原文 — the record's rows as written",
+        "raw": "原文 — the row at `line` as written (for a policy KPI, its 現状値 / 目標値 / 最新値 "
+        "line)",
         "reason": "理由 — the failures that kept it out (check: message | …)",
     },
     "v_kpi_progress": {
