@@ -8,7 +8,8 @@ submitted ahead to the flow's task runner (Prefect's thread pool, or Dask worker
 batches one after another in input order.
 
 Only what changed is ingested: a sheet whose content is already the current load of its
-year is reported `unchanged` without being read or parsed. Tasks that touch files or the
+year is reported `unchanged` without being read or parsed, and so is an older version of a
+year whose current load came from another file of the same run. Tasks that touch files or the
 warehouse retry transient faults (a locked warehouse, an OSError) with backoff; a bad sheet is
 never retried. A batch the warehouse refuses for another reason is loaded again sheet by sheet,
 so that only the sheet that cannot be loaded is `failed`. The run ends with a summary artifact
@@ -59,6 +60,7 @@ from ukiha_pipeline.runs import (
     current_loads,
     file_sha256,
     is_transient,
+    year_loads,
 )
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context
@@ -93,15 +95,20 @@ RETRY_TRANSIENT: dict[str, Any] = {
 
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
-def check_unchanged_batch(paths: list[Path], target: RunTarget) -> list[SheetOutcome | None]:
-    """Which sheets of the batch are already the current load (`current_loads`: their hashes,
-    one read-only open of the warehouse, nothing parsed). A file that cannot be hashed is not
-    unchanged (the reader then reports it as unreadable_file)."""
+def check_unchanged_batch(
+    paths: list[Path], target: RunTarget, run_files: list[Path] | None = None
+) -> list[SheetOutcome | None]:
+    """Which sheets of the batch need not be loaded (`current_loads`: their hashes, one
+    read-only open of the warehouse, nothing parsed): the current load of their year, or an
+    older version of a year whose current load came from another of `run_files` (the run's
+    sheet files; default the batch). A file that cannot be hashed is not unchanged (the reader
+    then reports it as unreadable_file)."""
     if target.force:
         return [None] * len(paths)
     return current_loads(
         target.warehouse,
         [(p, _sha256_or_none(p)) for p in paths],
+        run_files=paths if run_files is None else run_files,
         fiscal_year=target.fiscal_year,
         municipality=target.municipality,
         lock_timeout_s=target.lock_timeout_s,
@@ -210,10 +217,12 @@ class Pending:
     error: WarehouseError | None = None
 
 
-def start_batch(paths: list[Path], ctx: RulesContext, target: RunTarget) -> Pending:
+def start_batch(
+    paths: list[Path], ctx: RulesContext, target: RunTarget, run_files: list[Path]
+) -> Pending:
     """Skip unchanged sheets (before reading them); submit the rest's validation."""
     try:
-        unchanged = check_unchanged_batch(paths, target)
+        unchanged = check_unchanged_batch(paths, target, as_is(run_files))
     except WarehouseError as exc:  # still locked after the retries
         return Pending(paths, [None] * len(paths), error=exc)
     todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
@@ -305,13 +314,14 @@ def ingest_batches(
     has worker slots) while this process loads the current one. After a batch the warehouse
     could not take (locked), the rest are `not_attempted` (their validations are dropped).
     """
+    run_files = [p for batch in batches for p in batch]
     queue = deque(batches)
     pending: deque[Pending] = deque()
     ahead = 0  # known once a validation is submitted (a Dask cluster starts with the first)
     while queue or pending:
         # no look-ahead past a batch the warehouse already refused (its retries took long enough)
         while queue and len(pending) <= ahead and not (pending and pending[-1].error):
-            pending.append(start_batch(queue.popleft(), ctx, target))
+            pending.append(start_batch(queue.popleft(), ctx, target, run_files))
             if not ahead and pending[-1].validation is not None:
                 ahead = validation_slots()
         done = finish_batch(pending.popleft(), ctx, target, run_id)
@@ -422,12 +432,11 @@ def annual_ingest(
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
-    # files of this run that claim one year: the last replaced the others (flip-flopping
-    # from run to run when both stay in the folder)
+    # files of this run that claim one year, and which one the year is loaded from (the others,
+    # left in the folder, stay unloaded: `current_loads`)
+    claims = [o for o in outcomes if o.status in ("loaded", "unchanged")]
     same_year = same_year_notes(
-        (o.source_file, o.municipality, o.fiscal_year)
-        for o in outcomes
-        if o.status in ("loaded", "unchanged")
+        ((o.source_file, o.municipality, o.fiscal_year) for o in claims), year_loads(claims)
     )
     for note in same_year:
         logger.warning(note)
