@@ -65,7 +65,7 @@ from ukiha_pipeline.runs import (
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context
 from ukiha_pipeline.validation.run import validate_paths
-from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse
+from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse, record_restored
 
 error_logs.install()  # our errors' messages in the run logs, without their traceback
 
@@ -155,6 +155,21 @@ def load_batch(
             flow_run_id=str(flow_run.id) if flow_run.id else None,
             force=force,
         )
+
+
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def record_restored_batch(
+    outcomes: list[SheetOutcome], warehouse: Path, run_id: str, lock_timeout_s: float
+) -> None:
+    """Files found unchanged whose latest run was fatal: recorded as fine again, so that
+    `ukiha failures` and the reports no longer show them as fatal (`record_restored`)."""
+    files = [
+        (o.clears_fatal, _sha256_or_none(Path(o.source_file)), o.municipality, o.fiscal_year)
+        for o in outcomes
+        if o.clears_fatal is not None
+    ]
+    with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
+        record_restored(con, files, run_id=run_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -251,7 +266,24 @@ def finish_batch(pending: Pending, ctx: RulesContext, target: RunTarget, run_id:
     loaded, stop = load_step(results, ctx, target, run_id)
     done = iter(loaded)
     outcomes = [u if u is not None else next(done) for u in pending.unchanged]
+    if not stop:
+        record_step([u for u in pending.unchanged if u is not None], target, run_id)
     return Done(pending.paths, outcomes, results, stop)
+
+
+def record_step(unchanged: list[SheetOutcome], target: RunTarget, run_id: str) -> None:
+    """Record the unchanged files whose latest run was fatal as fine again (a write only when
+    there is one). Not recording is no reason to stop the run: its log says so."""
+    if not any(o.clears_fatal is not None for o in unchanged):
+        return
+    try:
+        record_restored_batch(as_is(unchanged), target.warehouse, run_id, target.lock_timeout_s)
+    except Exception as exc:
+        get_run_logger().warning(
+            "not recorded as fine again after a fatal run (%s): %s",
+            ", ".join(o.source_file for o in unchanged if o.clears_fatal is not None),
+            (str(exc).splitlines() or [type(exc).__name__])[0],
+        )
 
 
 def load_step(

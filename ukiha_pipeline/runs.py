@@ -16,6 +16,7 @@ from ukiha_pipeline.errors import ReportError, WarehouseError
 from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, Settings
 from ukiha_pipeline.warehouse import LoadOutcome, is_lock_error, open_warehouse
+from ukiha_pipeline.warehouse.history import fatal_latest
 
 #: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
 STATUS_JA = {
@@ -89,6 +90,9 @@ class SheetOutcome:
     #: `unchanged` and not read: the content is an older version of its year, whose current
     #: load came from this other file of the same run (two files of one year in the input)
     superseded_by: str | None = None
+    #: `unchanged`, and the file's latest run before this one (naming it so) was fatal: the run
+    #: records it as fine again (`warehouse.record_restored`)
+    clears_fatal: str | None = None
 
     @classmethod
     def from_load(cls, outcome: LoadOutcome) -> SheetOutcome:
@@ -161,8 +165,8 @@ def current_loads(
     otherwise replace each other run after run. Any other superseded content is loaded again
     (a rollback: the same file holding an older version, or the newer file is gone).
     Overrides (`--fiscal-year`, `--municipality`) must match the stored load to count. A
-    sha256 of None (a file that could not be hashed) is never current. Raises WarehouseError
-    (e.g. locked).
+    sha256 of None (a file that could not be hashed) is never current. An unchanged file whose
+    latest run was fatal is marked `clears_fatal`. Raises WarehouseError (e.g. locked).
     """
     if not warehouse.exists():
         return [None] * len(hashed)
@@ -198,6 +202,26 @@ def current_loads(
                 out.append(_superseded_in_run(path, mun, fy, current_file))
             else:
                 out.append(None)
+        return _clearing_fatal(con, out)
+
+
+def _clearing_fatal(
+    con: duckdb.DuckDBPyConnection, outcomes: list[SheetOutcome | None]
+) -> list[SheetOutcome | None]:
+    """The unchanged outcomes of files whose latest run was fatal, marked (`clears_fatal`)."""
+    names = {
+        form: i
+        for i, o in enumerate(outcomes)
+        if o is not None
+        for form in _forms(Path(o.source_file))
+    }
+    if not names:
+        return outcomes
+    out = list(outcomes)
+    for fatal in fatal_latest(con, list(names)):
+        o = out[names[fatal.source_file]]
+        assert o is not None
+        out[names[fatal.source_file]] = replace(o, clears_fatal=fatal.source_file)
     return out
 
 

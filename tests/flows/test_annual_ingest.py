@@ -154,6 +154,20 @@ def test_annual_ingest_loads_r3_and_writes_reports(
         )
     assert same_year in str(summary.data)
 
+    # the file saved empty in the first run (fatal) now holds the year's current content: it
+    # is unchanged, not loaded, and no longer shown as fatal
+    shutil.copy(next_year, raw / "empty_sheet.txt")
+    [restored] = annual_ingest(paths=[str(raw / "empty_sheet.txt")], warehouse=str(warehouse))
+    assert (restored["status"], restored["clears_fatal"]) == (
+        "unchanged",
+        str(raw / "empty_sheet.txt"),
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT source_file FROM restored_files").fetchall() == [
+            (str(raw / "empty_sheet.txt"),)
+        ]
+    assert "✗ 読み込まれていません" not in (reports / "index.html").read_text(encoding="utf-8")
+
 
 def test_artifact_keys_are_prefect_safe_and_stable() -> None:
     key = artifact_key("data/raw/うきは_R3 シート.txt")
