@@ -148,7 +148,7 @@ def direct_ingest(paths: list[Path], warehouse: Path, reports: Path, batch_size:
     for lo in range(0, len(paths), batch_size):
         batch = paths[lo : lo + batch_size]
         hashed = [(p, file_sha256(p)) for p in batch]
-        unchanged = current_loads(warehouse, hashed, lock_timeout_s=30)
+        unchanged = current_loads(warehouse, hashed, run_files=paths, lock_timeout_s=30)
         results = validate_paths(
             [p for p, u in zip(batch, unchanged, strict=True) if u is None], ctx
         )

@@ -8,7 +8,8 @@ submitted ahead to the flow's task runner (Prefect's thread pool, or Dask worker
 batches one after another in input order.
 
 Only what changed is ingested: a sheet whose content is already the current load of its
-year is reported `unchanged` without being read or parsed. Tasks that touch files or the
+year is reported `unchanged` without being read or parsed, and so is an older version of a
+year whose current load came from another file of the same run. Tasks that touch files or the
 warehouse retry transient faults (a locked warehouse, an OSError) with backoff; a bad sheet is
 never retried. A batch the warehouse refuses for another reason is loaded again sheet by sheet,
 so that only the sheet that cannot be loaded is `failed`. The run ends with a summary artifact
@@ -59,11 +60,12 @@ from ukiha_pipeline.runs import (
     current_loads,
     file_sha256,
     is_transient,
+    year_loads,
 )
 from ukiha_pipeline.settings import RETRY_DELAYS_S, Settings
 from ukiha_pipeline.validation import RulesContext, ValidationResult, load_context
 from ukiha_pipeline.validation.run import validate_paths
-from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse
+from ukiha_pipeline.warehouse import LoadOutcome, load_results, open_warehouse, record_restored
 
 error_logs.install()  # our errors' messages in the run logs, without their traceback
 
@@ -93,15 +95,20 @@ RETRY_TRANSIENT: dict[str, Any] = {
 
 
 @task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
-def check_unchanged_batch(paths: list[Path], target: RunTarget) -> list[SheetOutcome | None]:
-    """Which sheets of the batch are already the current load (`current_loads`: their hashes,
-    one read-only open of the warehouse, nothing parsed). A file that cannot be hashed is not
-    unchanged (the reader then reports it as unreadable_file)."""
+def check_unchanged_batch(
+    paths: list[Path], target: RunTarget, run_files: list[Path] | None = None
+) -> list[SheetOutcome | None]:
+    """Which sheets of the batch need not be loaded (`current_loads`: their hashes, one
+    read-only open of the warehouse, nothing parsed): the current load of their year, or an
+    older version of a year whose current load came from another of `run_files` (the run's
+    sheet files; default the batch). A file that cannot be hashed is not unchanged (the reader
+    then reports it as unreadable_file)."""
     if target.force:
         return [None] * len(paths)
     return current_loads(
         target.warehouse,
         [(p, _sha256_or_none(p)) for p in paths],
+        run_files=paths if run_files is None else run_files,
         fiscal_year=target.fiscal_year,
         municipality=target.municipality,
         lock_timeout_s=target.lock_timeout_s,
@@ -150,6 +157,21 @@ def load_batch(
             force=force,
             overridden=overridden,
         )
+
+
+@task(cache_policy=NO_CACHE, **RETRY_TRANSIENT)
+def record_restored_batch(
+    outcomes: list[SheetOutcome], warehouse: Path, run_id: str, lock_timeout_s: float
+) -> None:
+    """Files found unchanged whose latest run was fatal: recorded as fine again, so that
+    `ukiha failures` and the reports no longer show them as fatal (`record_restored`)."""
+    files = [
+        (o.clears_fatal, _sha256_or_none(Path(o.source_file)), o.municipality, o.fiscal_year)
+        for o in outcomes
+        if o.clears_fatal is not None
+    ]
+    with open_warehouse(warehouse, lock_timeout_s=lock_timeout_s) as con:
+        record_restored(con, files, run_id=run_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -212,10 +234,12 @@ class Pending:
     error: WarehouseError | None = None
 
 
-def start_batch(paths: list[Path], ctx: RulesContext, target: RunTarget) -> Pending:
+def start_batch(
+    paths: list[Path], ctx: RulesContext, target: RunTarget, run_files: list[Path]
+) -> Pending:
     """Skip unchanged sheets (before reading them); submit the rest's validation."""
     try:
-        unchanged = check_unchanged_batch(paths, target)
+        unchanged = check_unchanged_batch(paths, target, as_is(run_files))
     except WarehouseError as exc:  # still locked after the retries
         return Pending(paths, [None] * len(paths), error=exc)
     todo = [p for p, u in zip(paths, unchanged, strict=True) if u is None]
@@ -244,7 +268,24 @@ def finish_batch(pending: Pending, ctx: RulesContext, target: RunTarget, run_id:
     loaded, stop = load_step(results, ctx, target, run_id)
     done = iter(loaded)
     outcomes = [u if u is not None else next(done) for u in pending.unchanged]
+    if not stop:
+        record_step([u for u in pending.unchanged if u is not None], target, run_id)
     return Done(pending.paths, outcomes, results, stop)
+
+
+def record_step(unchanged: list[SheetOutcome], target: RunTarget, run_id: str) -> None:
+    """Record the unchanged files whose latest run was fatal as fine again (a write only when
+    there is one). Not recording is no reason to stop the run: its log says so."""
+    if not any(o.clears_fatal is not None for o in unchanged):
+        return
+    try:
+        record_restored_batch(as_is(unchanged), target.warehouse, run_id, target.lock_timeout_s)
+    except Exception as exc:
+        get_run_logger().warning(
+            "not recorded as fine again after a fatal run (%s): %s",
+            ", ".join(o.source_file for o in unchanged if o.clears_fatal is not None),
+            (str(exc).splitlines() or [type(exc).__name__])[0],
+        )
 
 
 def load_step(
@@ -308,13 +349,14 @@ def ingest_batches(
     has worker slots) while this process loads the current one. After a batch the warehouse
     could not take (locked), the rest are `not_attempted` (their validations are dropped).
     """
+    run_files = [p for batch in batches for p in batch]
     queue = deque(batches)
     pending: deque[Pending] = deque()
     ahead = 0  # known once a validation is submitted (a Dask cluster starts with the first)
     while queue or pending:
         # no look-ahead past a batch the warehouse already refused (its retries took long enough)
         while queue and len(pending) <= ahead and not (pending and pending[-1].error):
-            pending.append(start_batch(queue.popleft(), ctx, target))
+            pending.append(start_batch(queue.popleft(), ctx, target, run_files))
             if not ahead and pending[-1].validation is not None:
                 ahead = validation_slots()
         done = finish_batch(pending.popleft(), ctx, target, run_id)
@@ -425,12 +467,11 @@ def annual_ingest(
             outcomes.append(outcome)
             log_outcome(outcome, len(outcomes), len(sheets))
         update_progress_artifact(progress, 100.0 * len(outcomes) / len(sheets))
-    # files of this run that claim one year: the last replaced the others (flip-flopping
-    # from run to run when both stay in the folder)
+    # files of this run that claim one year, and which one the year is loaded from (the others,
+    # left in the folder, stay unloaded: `current_loads`)
+    claims = [o for o in outcomes if o.status in ("loaded", "unchanged")]
     same_year = same_year_notes(
-        (o.source_file, o.municipality, o.fiscal_year)
-        for o in outcomes
-        if o.status in ("loaded", "unchanged")
+        ((o.source_file, o.municipality, o.fiscal_year) for o in claims), year_loads(claims)
     )
     for note in same_year:
         logger.warning(note)

@@ -237,6 +237,7 @@ def ingest(
             f"{o['source_file']}: {o['status']} FY{o['fiscal_year'] or '-'} "
             f"projects {o['n_projects']} quarantined {o['n_quarantined']} "
             f"errors {o['n_errors']} warnings {o['n_warnings']}"
+            + (f" ({o['message']})" if o["message"] else "")
         )
         if o["status"] not in ("loaded", "unchanged") or int(o["n_errors"]) > 0:  # type: ignore[call-overload]
             worst = 1

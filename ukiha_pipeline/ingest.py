@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,22 +79,42 @@ def _held(entries: list[tuple[Path, str]]) -> str:
     return f" (あるのは {names}{' など' if len(entries) > 5 else ''})"
 
 
-def same_year_notes(sheets: Iterable[tuple[str, str | None, int | None]]) -> list[str]:
+def same_year_notes(
+    sheets: Iterable[tuple[str, str | None, int | None]],
+    loads: Mapping[tuple[str, int], str] | None = None,
+) -> list[str]:
     """A note per (municipality, fiscal year) that several files of one run claim, from
-    (source file, municipality, fiscal year) in the order they are loaded: the last replaces
-    the others (the warehouse keeps one current sheet a year), which is usually a year's
-    header copied from last year's sheet."""
+    (source file, municipality, fiscal year) in input order; usually a year's header copied
+    from last year's sheet. The warehouse keeps one current sheet a year.
+
+    `loads`: after an ingest run, the file each year is loaded from (`runs.year_loads`; files
+    left unchanged count, so that a file added later for a year already loaded is named with
+    the one before it). Without it (`ukiha validate`, nothing written), the last file would
+    replace the others."""
     files: dict[tuple[str, int], dict[str, None]] = {}  # (a file given twice counts once)
     for source, municipality, fiscal_year in sheets:
         if municipality is not None and fiscal_year is not None:
             files.setdefault((municipality, fiscal_year), {})[source] = None
-    return [
-        f"{' と '.join(names)} は同じ {fiscal_year_label(fy)}・{m} のシートです。"
-        f"取り込むと最後の {list(names)[-1]} がほかを置き換えます。"
-        "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
-        for (m, fy), names in files.items()
-        if len(names) > 1
-    ]
+    notes = []
+    for (m, fy), names in files.items():
+        if len(names) < 2:
+            continue
+        head = f"{' と '.join(names)} は同じ {fiscal_year_label(fy)}・{m} のシートです。"
+        check_header = "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
+        if loads is None:
+            notes.append(
+                f"{head}取り込むと最後の {list(names)[-1]} がほかを置き換えます。{check_header}"
+            )
+            continue
+        load = loads.get((m, fy))
+        notes.append(
+            head
+            + (f"この年度の取込は {load} です。" if load else "この年度の取込は変わっていません。")
+            + "年度ごとにファイルを 1 つにしてください (別のファイルを取込にするには、そのファイル"
+            "だけを指定して ukiha ingest を実行するか、--force を付けて全部を読み直してください: "
+            "最後のファイルが取込になります)。" + check_header
+        )
+    return notes
 
 
 def new_run_id() -> str:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
 
 from ukiha_pipeline.errors import ReportError, WarehouseError
+from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, Settings
 from ukiha_pipeline.warehouse import LoadOutcome, is_lock_error, open_warehouse
+from ukiha_pipeline.warehouse.history import fatal_latest
 
 #: Statuses of a sheet in a run, in the order the summary lists them, with their Japanese label.
 STATUS_JA = {
@@ -84,6 +87,12 @@ class SheetOutcome:
     n_errors: int = 0
     n_warnings: int = 0
     message: str = ""
+    #: `unchanged` and not read: the content is an older version of its year, whose current
+    #: load came from this other file of the same run (two files of one year in the input)
+    superseded_by: str | None = None
+    #: `unchanged`, and the file's latest run before this one (naming it so) was fatal: the run
+    #: records it as fine again (`warehouse.record_restored`)
+    clears_fatal: str | None = None
 
     @classmethod
     def from_load(cls, outcome: LoadOutcome) -> SheetOutcome:
@@ -142,31 +151,40 @@ def current_loads(
     warehouse: Path,
     hashed: list[tuple[Path, str | None]],
     *,
+    run_files: Sequence[Path] = (),
     fiscal_year: int | None = None,
     municipality: str | None = None,
     lock_timeout_s: float,
 ) -> list[SheetOutcome | None]:
-    """For each (path, sha256): the sheet's outcome if this very content is the current load
-    of its year, else None. One read-only open of the warehouse for all; nothing is parsed.
+    """For each (path, sha256): the sheet's outcome if it need not be loaded, else None. One
+    read-only open of the warehouse for all; nothing is parsed.
 
-    A content that was loaded and later superseded by another version is not current (it is
-    loaded again). Overrides (`--fiscal-year`, `--municipality`) must match the stored load to
-    count. A sha256 of None (a file that could not be hashed) is never current. Raises
-    WarehouseError (e.g. locked).
+    Not loaded (`unchanged`): a content that is the current load of its year; and a content
+    that is an older, superseded version of its year whose current load came from another
+    file among `run_files` (the run's sheet files): two files of one year in one input would
+    otherwise replace each other run after run. Any other superseded content is loaded again
+    (a rollback: the same file holding an older version, or the newer file is gone).
+    Overrides (`--fiscal-year`, `--municipality`) must match the stored load to count. A
+    sha256 of None (a file that could not be hashed) is never current. An unchanged file whose
+    latest run was fatal is marked `clears_fatal`. Raises WarehouseError (e.g. locked).
     """
     if not warehouse.exists():
         return [None] * len(hashed)
     query = (
-        "SELECT municipality, fiscal_year, n_projects, n_kpis, n_quarantined, n_errors, "
-        "n_warnings FROM sheets WHERE source_sha256 = ? AND status = 'current'"
+        "SELECT s.status, s.municipality, s.fiscal_year, s.n_projects, s.n_kpis, "
+        "s.n_quarantined, s.n_errors, s.n_warnings, c.source_file "
+        "FROM sheets s LEFT JOIN sheets c ON c.status = 'current' "
+        "AND c.municipality = s.municipality AND c.fiscal_year = s.fiscal_year "
+        "WHERE s.source_sha256 = ?"
     )
     params: list[object] = []
     if fiscal_year is not None:
-        query += " AND fiscal_year = ?"
+        query += " AND s.fiscal_year = ?"
         params.append(fiscal_year)
     if municipality is not None:
-        query += " AND municipality = ?"
+        query += " AND s.municipality = ?"
         params.append(municipality)
+    given = _RunFiles(run_files)
     out: list[SheetOutcome | None] = []
     with open_warehouse(warehouse, read_only=True, lock_timeout_s=lock_timeout_s) as con:
         for path, sha256 in hashed:
@@ -174,8 +192,94 @@ def current_loads(
                 row = con.execute(query, [sha256, *params]).fetchone() if sha256 else None
             except duckdb.CatalogException:  # a warehouse file without tables yet
                 return [None] * len(hashed)
-            out.append(None if row is None else SheetOutcome(str(path), "unchanged", *row))
+            if row is None:
+                out.append(None)
+                continue
+            status, mun, fy, *counts, current_file = row
+            if status == "current":
+                out.append(SheetOutcome(str(path), "unchanged", mun, fy, *counts))
+            elif current_file is not None and given.other_than(path, current_file):
+                out.append(_superseded_in_run(path, mun, fy, current_file))
+            else:
+                out.append(None)
+        return _clearing_fatal(con, out)
+
+
+def _clearing_fatal(
+    con: duckdb.DuckDBPyConnection, outcomes: list[SheetOutcome | None]
+) -> list[SheetOutcome | None]:
+    """The unchanged outcomes of files whose latest run was fatal, marked (`clears_fatal`)."""
+    names = {
+        form: i
+        for i, o in enumerate(outcomes)
+        if o is not None
+        for form in _forms(Path(o.source_file))
+    }
+    if not names:
+        return outcomes
+    out = list(outcomes)
+    for fatal in fatal_latest(con, list(names)):
+        o = out[names[fatal.source_file]]
+        assert o is not None
+        out[names[fatal.source_file]] = replace(o, clears_fatal=fatal.source_file)
     return out
+
+
+class _RunFiles:
+    """A run's sheet files, each known as given and resolved (an earlier run may have named a
+    file either way); resolved only when first asked."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._paths = paths
+        self._forms: set[str] | None = None
+
+    def other_than(self, path: Path, source_file: str) -> bool:
+        """`source_file` (as a load recorded it) is one of the run's files, and not `path`."""
+        if self._forms is None:
+            self._forms = {form for p in self._paths for form in _forms(p)}
+        stored = _forms(Path(source_file))
+        return bool(stored & self._forms) and not stored & _forms(path)
+
+
+def _forms(path: Path) -> set[str]:
+    return {str(path), str(path.resolve())}
+
+
+def _superseded_in_run(
+    path: Path, municipality: str, fiscal_year: int, current: str
+) -> SheetOutcome:
+    """A file of this run holding an older version of a year that another file of the run holds."""
+    return SheetOutcome(
+        str(path),
+        "unchanged",
+        municipality,
+        fiscal_year,
+        message=(
+            f"読んでいません: {fiscal_year_label(fiscal_year)}・{municipality} の取込は同じ実行の "
+            f"{current} です。このファイルの内容はそれに置き換えられた前の版です"
+        ),
+        superseded_by=current,
+    )
+
+
+def year_loads(outcomes: Iterable[SheetOutcome]) -> dict[tuple[str, int], str]:
+    """The file each (municipality, fiscal year) of a run's outcomes is loaded from after the
+    run: the last one loaded; else the one unchanged that is its year's current load; else the
+    file an unchanged older version names (`superseded_by`)."""
+    loaded: dict[tuple[str, int], str] = {}
+    current: dict[tuple[str, int], str] = {}
+    named: dict[tuple[str, int], str] = {}
+    for o in outcomes:
+        if o.municipality is None or o.fiscal_year is None:
+            continue
+        key = (o.municipality, o.fiscal_year)
+        if o.status == "loaded":
+            loaded[key] = o.source_file
+        elif o.status == "unchanged" and o.superseded_by is None:
+            current[key] = o.source_file
+        elif o.status == "unchanged" and o.superseded_by is not None:
+            named[key] = o.superseded_by
+    return named | current | loaded
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ from flows.deployments import ANNUAL_CRON, TIMEZONE, annual_deployment, describe
 
 @pytest.mark.flow
 def test_annual_ingest_loads_r3_and_writes_reports(
-    prefect_harness: None, r3_sheet: Path, tmp_path: Path
+    prefect_harness: None, r3_sheet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -123,13 +123,50 @@ def test_annual_ingest_loads_r3_and_writes_reports(
         [summary] = client.read_latest_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY]))
         )
-    assert (
+    same_year = (
         f"- {raw / r3_sheet.name} と {next_year} は同じ 2021年度（令和3年度）・うきは市 のシートです。"
-        f"取り込むと最後の {next_year} がほかを置き換えます。"
-    ) in str(summary.data)
+        f"この年度の取込は {next_year} です。年度ごとにファイルを 1 つにしてください"
+    )
+    assert same_year in str(summary.data)
     assert (  # the sheet's own note: the header that was updated
         f"- {next_year}: 50行: 事業一覧の見出しが 2022年度（令和4年度） です。"
     ) in str(summary.data)
+
+    # both left in place: the replaced one is not loaded again (it was, and the two replaced
+    # each other run after run); the run still names both and the year's load. In batches of
+    # one sheet: the check of a batch knows the run's other files
+    monkeypatch.setenv("UKIHA_BATCH_SIZE", "1")
+    state = annual_ingest(
+        paths=[str(raw / r3_sheet.name), str(next_year)],
+        warehouse=str(warehouse),
+        return_state=True,
+    )
+    third = state.result()
+    assert [o["status"] for o in third] == ["unchanged", "unchanged"]
+    assert third[0]["superseded_by"] == str(next_year)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "SELECT source_file FROM sheets WHERE status = 'current'"
+        ).fetchall() == [(str(next_year),)]
+    with get_client(sync_client=True) as client:
+        [summary] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_KEY]))
+        )
+    assert same_year in str(summary.data)
+
+    # the file saved empty in the first run (fatal) now holds the year's current content: it
+    # is unchanged, not loaded, and no longer shown as fatal
+    shutil.copy(next_year, raw / "empty_sheet.txt")
+    [restored] = annual_ingest(paths=[str(raw / "empty_sheet.txt")], warehouse=str(warehouse))
+    assert (restored["status"], restored["clears_fatal"]) == (
+        "unchanged",
+        str(raw / "empty_sheet.txt"),
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT source_file FROM restored_files").fetchall() == [
+            (str(raw / "empty_sheet.txt"),)
+        ]
+    assert "✗ 読み込まれていません" not in (reports / "index.html").read_text(encoding="utf-8")
 
 
 def test_artifact_keys_are_prefect_safe_and_stable() -> None:

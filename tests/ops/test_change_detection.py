@@ -9,8 +9,9 @@ import pytest
 from ops_helpers import SheetVersions, load_sheet_into
 
 from ukiha_pipeline.errors import ConfigError
+from ukiha_pipeline.ingest import same_year_notes
 from ukiha_pipeline.reading import read_grid
-from ukiha_pipeline.runs import RunTarget, current_loads, file_sha256
+from ukiha_pipeline.runs import RunTarget, SheetOutcome, current_loads, file_sha256, year_loads
 from ukiha_pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT_S, Settings
 
 
@@ -114,3 +115,122 @@ def test_force_ingests_current_content_again(sheet_versions: SheetVersions, tmp_
         assert (again.status, again.n_projects, again.n_quarantined) == ("loaded", 99, 0)
         assert con.execute("SELECT count(*) FROM sheets").fetchone() == (1,)
         assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def _run(wh: Path, files: list[Path], run_id: str) -> list[SheetOutcome]:
+    """What a run does with `files`, in order: the change check over the run's files, then
+    the sheets it does not skip loaded (as `flows.annual_ingest`, without Prefect)."""
+    from ukiha_pipeline.validation import load_context, validate_path
+    from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+    found = current_loads(
+        wh, [(f, file_sha256(f)) for f in files], run_files=files, lock_timeout_s=1
+    )
+    ctx = load_context()
+    outcomes = []
+    with open_warehouse(wh) as con:
+        for f, o in zip(files, found, strict=True):
+            if o is None:
+                o = SheetOutcome.from_load(
+                    load_result(con, validate_path(f, ctx), ctx, run_id=run_id)
+                )
+            outcomes.append(o)
+    return outcomes
+
+
+def _current_file(wh: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(wh), read_only=True) as con:
+        [(source,)] = con.execute(
+            "SELECT source_file FROM sheets WHERE status = 'current'"
+        ).fetchall()
+    return str(source)
+
+
+def _notes(outcomes: list[SheetOutcome]) -> list[str]:
+    claims = [o for o in outcomes if o.status in ("loaded", "unchanged")]
+    return same_year_notes(
+        ((o.source_file, o.municipality, o.fiscal_year) for o in claims), year_loads(claims)
+    )
+
+
+def test_two_files_of_one_year_no_longer_replace_each_other_run_after_run(
+    sheet_versions: SheetVersions, tmp_path: Path
+) -> None:
+    """Both left in the folder, the file replaced in one run was loaded again in the next
+    (its content superseded = changed): the year's load went b → a → b. Now the older version
+    is not loaded while the year's load comes from another file of the run."""
+    wh = tmp_path / "w.duckdb"
+    a = Path(shutil.copy(sheet_versions.a, tmp_path / "R4_a.txt"))
+    b = Path(shutil.copy(sheet_versions.b, tmp_path / "R4_b.txt"))
+    first = _run(wh, [a, b], "run-1")
+    assert [o.status for o in first] == ["loaded", "loaded"] and _current_file(wh) == str(b)
+    said = (
+        f"{a} と {b} は同じ 2021年度（令和3年度）・うきは市 のシートです。この年度の取込は {b} です。"
+        "年度ごとにファイルを 1 つにしてください"
+    )
+    assert len(_notes(first)) == 1 and _notes(first)[0].startswith(said)
+    assert "--force" in _notes(first)[0]
+    for run_id in ("run-2", "run-3"):
+        again = _run(wh, [a, b], run_id)
+        assert [o.status for o in again] == ["unchanged", "unchanged"]
+        assert again[0].superseded_by == str(b) and str(b) in again[0].message
+        assert (again[0].n_projects, again[1].n_projects) == (0, 100)
+        assert _current_file(wh) == str(b)
+        assert len(_notes(again)) == 1 and _notes(again)[0].startswith(said)
+
+
+def test_a_file_added_for_a_year_already_loaded_is_loaded_and_named_with_the_other(
+    sheet_versions: SheetVersions, tmp_path: Path
+) -> None:
+    wh = tmp_path / "w.duckdb"
+    a = Path(shutil.copy(sheet_versions.a, tmp_path / "R4_a.txt"))
+    b = Path(shutil.copy(sheet_versions.b, tmp_path / "R4_b.txt"))
+    assert [o.status for o in _run(wh, [a], "run-1")] == ["loaded"]
+    added = _run(wh, [a, b], "run-2")  # b is new content: loaded, it replaces a
+    assert [o.status for o in added] == ["unchanged", "loaded"] and _current_file(wh) == str(b)
+    [note] = _notes(added)
+    assert note.startswith(
+        f"{a} と {b} は同じ 2021年度（令和3年度）・うきは市 のシートです。この年度の取込は {b} です。"
+    )
+    assert [o.status for o in _run(wh, [a, b], "run-3")] == ["unchanged", "unchanged"]
+    assert _current_file(wh) == str(b)
+
+
+def test_a_rollback_or_a_file_alone_is_still_loaded_again(
+    sheet_versions: SheetVersions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same path holding an older version again (a rollback), or an older version whose
+    year was loaded from a file not in this run, is loaded (as documented)."""
+    monkeypatch.chdir(tmp_path)
+    wh = tmp_path / "w.duckdb"
+    sheet = Path("R4.txt")  # given relative: the later runs name it absolute
+    shutil.copy(sheet_versions.a, sheet)
+    _run(wh, [sheet], "run-1")
+    shutil.copy(sheet_versions.b, sheet)
+    _run(wh, [sheet], "run-2")
+    shutil.copy(sheet_versions.a, sheet)  # back to the first version
+    assert [o.status for o in _run(wh, [sheet.resolve()], "run-3")] == ["loaded"]
+    other = Path(shutil.copy(sheet_versions.b, tmp_path / "other.txt"))
+    # R4.txt (version a) is the year's load; other.txt (version b, superseded) alone: loaded
+    assert [o.status for o in _run(wh, [other], "run-4")] == ["loaded"]
+    # both again, R4.txt named relative as in run 1: b stays, a is skipped
+    both = _run(wh, [sheet, other], "run-5")
+    assert [(o.status, o.superseded_by) for o in both] == [
+        ("unchanged", str(other)),
+        ("unchanged", None),
+    ]
+
+
+def test_year_loads_prefer_a_load_of_the_run_then_the_current_file() -> None:
+    def o(source: str, status: str, superseded_by: str | None = None) -> SheetOutcome:
+        return SheetOutcome(source, status, "うきは市", 2022, superseded_by=superseded_by)
+
+    assert year_loads([o("a", "loaded"), o("b", "loaded")]) == {("うきは市", 2022): "b"}
+    assert year_loads([o("b", "loaded"), o("a", "unchanged")]) == {("うきは市", 2022): "b"}
+    assert year_loads([o("a", "unchanged", "b"), o("b", "unchanged")]) == {("うきは市", 2022): "b"}
+    # the year's file fatal in this run: the older version names it
+    assert year_loads([o("a", "unchanged", "b"), SheetOutcome("b", "fatal")]) == {
+        ("うきは市", 2022): "b"
+    }

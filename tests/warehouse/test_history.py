@@ -276,3 +276,71 @@ def test_a_file_whose_latest_run_was_fatal_is_shown_first(
     with open_warehouse(path) as con:
         load_result(con, validate_path(sheet, ctx), ctx, run_id="run-3")
         assert fatal_latest(con) == []
+
+
+def test_a_fatal_file_whose_good_content_comes_back_unchanged_is_fine_again(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Loaded, saved empty (fatal), then the good file copied back: the run finds it unchanged
+    (not loaded again), and the fatal run stayed its latest, in `ukiha failures` and the
+    reports (index ✗, validation page: empty). The change check marks it, the run records it
+    (`restored_files`), and the file shows its load's failures again."""
+    from ukiha_pipeline.reports import render_all
+    from ukiha_pipeline.reports._validation import validation_pages
+    from ukiha_pipeline.runs import current_loads, file_sha256
+    from ukiha_pipeline.warehouse import record_restored
+    from ukiha_pipeline.warehouse.history import fatal_latest
+
+    sheet = tmp_path / "R3.txt"
+    good = R3.read_bytes()
+    sheet.write_bytes(good)
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as con:
+        load_result(con, validate_path(sheet, ctx), ctx, run_id="run-1", now=T1)
+        sheet.write_bytes(b"")
+        load_result(con, validate_path(sheet, ctx), ctx, run_id="run-2", now=T2)
+    sheet.write_bytes(good)
+
+    def check() -> object:
+        [found] = current_loads(path, [(sheet, file_sha256(sheet))], lock_timeout_s=1)
+        return found
+
+    found = check()
+    assert found is not None and found.status == "unchanged"
+    assert found.clears_fatal == str(sheet)
+    with open_warehouse(path) as con:
+        record_restored(con, [(str(sheet), file_sha256(sheet), CITY, 2021)], run_id="run-3")
+        assert fatal_latest(con) == []
+        [page] = validation_pages(con)
+        [run] = page.runs
+        assert (run.run_id, run.n_fatal, run.n_warning, run.fiscal_year) == ("run-1", 0, 3, 2021)
+        render_all(con, tmp_path / "reports", workers=1)
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "✗ 読み込まれていません" not in index and "✓ 読込済み" in index
+    validation = (tmp_path / "reports" / "validation_R3.html").read_text(encoding="utf-8")
+    assert "flag_rating_mismatch" in validation and "unreadable_file" not in validation
+    assert "致命的" not in ukiha("failures", "--warehouse", str(path)).stdout
+    assert check().clears_fatal is None  # type: ignore[attr-defined]  # recorded: once
+
+
+def test_a_warehouse_without_restored_files_is_read_as_before(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Written before the table existed and opened read-only (it cannot gain the table)."""
+    import duckdb
+
+    from ukiha_pipeline.reports import render_all
+    from ukiha_pipeline.warehouse.history import fatal_latest
+
+    sheet = tmp_path / "R3.txt"
+    sheet.write_bytes(b"")
+    path = tmp_path / "old.duckdb"
+    with open_warehouse(path) as con:
+        load_result(con, validate_path(sheet, ctx), ctx, run_id="run-1", now=T1)
+        con.execute("DROP TABLE restored_files")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert [f.source_file for f in fatal_latest(con)] == [str(sheet)]
+        render_all(con, tmp_path / "reports", workers=1)
+    assert "読み込まれていません" in (tmp_path / "reports" / "index.html").read_text(
+        encoding="utf-8"
+    )

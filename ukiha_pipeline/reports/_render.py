@@ -41,7 +41,10 @@ from ukiha_pipeline.reports._validation import (
     validation_pages,
 )
 from ukiha_pipeline.settings import Settings
-from ukiha_pipeline.warehouse.schema import FACT_TABLES  # the rows a page shows
+from ukiha_pipeline.warehouse.schema import (
+    FACT_TABLES,
+    table_or_empty,
+)  # FACT_TABLES: the rows a page shows
 
 Page = AnnualPage | ValidationPage | TrendsPage
 
@@ -239,13 +242,16 @@ def _year_hashes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], str]:
 
 
 def _file_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """A content hash per sheet file of its failures (every run) and its loads."""
+    """A content hash per sheet file of its failures (every run), its loads and the runs that
+    found it fine again after a fatal one."""
     rows = con.execute(
-        """
+        f"""
         SELECT source_file, count(*), sum(h::HUGEINT)::VARCHAR FROM (
             SELECT source_file, hash(t) AS h FROM validation_failures t
             UNION ALL
             SELECT source_file, hash(t) FROM sheets t
+            UNION ALL
+            SELECT source_file, hash(t) FROM {table_or_empty(con, "restored_files")} t
         ) GROUP BY ALL
         """
     ).fetchall()

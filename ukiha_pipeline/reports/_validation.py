@@ -13,6 +13,7 @@ from great_tables import GT
 from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.reports import _batch, _cells, _page
 from ukiha_pipeline.reports._format import SEVERITY_LABELS, STATUS_LABELS, format_timestamp
+from ukiha_pipeline.warehouse.schema import table_or_empty
 
 #: Failure columns shown, with their labels (worksheet only when a workbook has one).
 _FAILURE_COLUMNS: dict[str, str] = {
@@ -92,23 +93,34 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
 
     The latest run of a file is the one with the latest time among its failures
     (`recorded_at`) and its loads (`ingested_at`): a clean later run shows as clean, not as
-    the failures of an earlier one.
+    the failures of an earlier one. A file a run found unchanged after a fatal run
+    (`restored_files`) shows, from that time on, the run that loaded its content.
     """
     rows = con.execute(
-        """
+        f"""
         WITH runs AS (
-            SELECT source_file, run_id, recorded_at AS seen_at FROM validation_failures
+            SELECT source_file, run_id, recorded_at AS seen_at, NULL AS restored_at,
+                   NULL AS restored_fy
+            FROM validation_failures
             UNION ALL
-            SELECT source_file, run_id, ingested_at AS seen_at FROM sheets
+            SELECT source_file, run_id, ingested_at, NULL, NULL FROM sheets
+            UNION ALL
+            SELECT r.source_file, coalesce(s.run_id, r.run_id), NULL, r.recorded_at,
+                   r.fiscal_year
+            FROM {table_or_empty(con, "restored_files")} r
+            LEFT JOIN sheets s USING (source_sha256)
         ),
         per_run AS (
-            SELECT source_file, run_id, max(seen_at) AS seen_at FROM runs
+            SELECT source_file, run_id, max(seen_at) AS seen_at,
+                   greatest(max(seen_at), max(restored_at)) AS latest_at,
+                   max(restored_fy) AS restored_fy
+            FROM runs
             GROUP BY source_file, run_id
         ),
         latest AS (
             SELECT * FROM per_run
             QUALIFY row_number() OVER (
-                PARTITION BY source_file ORDER BY seen_at DESC, run_id DESC) = 1
+                PARTITION BY source_file ORDER BY latest_at DESC, run_id DESC) = 1
         ),
         counts AS (
             SELECT source_file, run_id, max(fiscal_year) AS fiscal_year,
@@ -124,8 +136,8 @@ def validation_pages(con: duckdb.DuckDBPyConnection) -> list[ValidationPage]:
             SELECT source_file, arg_max(fiscal_year, ingested_at) AS fiscal_year
             FROM sheets GROUP BY ALL
         )
-        SELECT l.source_file, l.run_id, epoch_us(l.seen_at),
-               coalesce(rs.fiscal_year, c.fiscal_year, fs.fiscal_year),
+        SELECT l.source_file, l.run_id, epoch_us(coalesce(l.seen_at, l.latest_at)),
+               coalesce(rs.fiscal_year, c.fiscal_year, l.restored_fy, fs.fiscal_year),
                coalesce(c.n_fatal, 0), coalesce(c.n_error, 0), coalesce(c.n_warning, 0)
         FROM latest l
         LEFT JOIN counts c USING (source_file, run_id)

@@ -7,6 +7,7 @@ from ukiha_pipeline.warehouse.load import (
     load_result,
     load_results,
     open_warehouse,
+    record_restored,
 )
 from ukiha_pipeline.warehouse.schema import TABLE_COLUMNS, create_all_sql
 
@@ -19,4 +20,5 @@ __all__ = [
     "load_result",
     "load_results",
     "open_warehouse",
+    "record_restored",
 ]

@@ -10,15 +10,19 @@ matched in order of value.
 
 Failures of a fatal sheet have no fiscal year (the sheet was not read far enough to know it)
 and are not part of any sheet's history; `fatal_latest` lists the files whose latest run was
-fatal, so that the history of their year is not taken for their state.
+fatal, so that the history of their year is not taken for their state, until the file is
+loaded again or a later run finds it holding a content already loaded (`restored_files`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+
+from ukiha_pipeline.warehouse.schema import table_or_empty
 
 STATUSES = ("new", "open", "resolved")
 
@@ -180,9 +184,12 @@ WITH runs AS (
            min("check") FILTER (WHERE severity = 'fatal') AS fatal_check,
            min(message) FILTER (WHERE severity = 'fatal') AS fatal_message
     FROM validation_failures
+    WHERE {files}
     GROUP BY ALL
     UNION ALL
-    SELECT source_file, run_id, ingested_at, NULL, NULL FROM sheets
+    SELECT source_file, run_id, ingested_at, NULL, NULL FROM sheets WHERE {files}
+    UNION ALL  -- a later run found the file holding a content already loaded: fine again
+    SELECT source_file, run_id, recorded_at, NULL, NULL FROM {restored} r WHERE {files}
 )
 SELECT source_file, run_id, recorded_at, fatal_check, fatal_message
 FROM runs
@@ -193,9 +200,17 @@ ORDER BY source_file
 """
 
 
-def fatal_latest(con: duckdb.DuckDBPyConnection) -> list[FatalRun]:
-    """Files whose latest recorded run was fatal, by name."""
-    return [FatalRun(*row) for row in con.execute(_FATAL_LATEST_SQL).fetchall()]
+def fatal_latest(
+    con: duckdb.DuckDBPyConnection, files: Sequence[str] | None = None
+) -> list[FatalRun]:
+    """Files whose latest recorded run was fatal, by name (only those of `files` if given).
+
+    A file's runs are its failures, its loads (`sheets`) and the runs that found it unchanged
+    after a fatal one (`restored_files`)."""
+    where = "TRUE" if files is None else "list_contains($files, source_file)"
+    sql = _FATAL_LATEST_SQL.format(files=where, restored=table_or_empty(con, "restored_files"))
+    params = {} if files is None else {"files": list(files)}
+    return [FatalRun(*row) for row in con.execute(sql, params).fetchall()]
 
 
 def failure_history(

@@ -205,6 +205,24 @@ def load_results(
     return outcomes
 
 
+def record_restored(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[str, str | None, str | None, int | None]],
+    *,
+    run_id: str,
+    now: datetime | None = None,
+) -> None:
+    """Files whose latest run was fatal, found by this run holding a content already loaded
+    (unchanged, not loaded again): (source file as the fatal run named it, sha256,
+    municipality, fiscal year). From now on they count as fine (`history.fatal_latest`, the
+    reports), with the failures of that content's load."""
+    if not files:
+        return
+    now = now or datetime.now(UTC)
+    rows = [(run_id, source, sha, mun, fy, now) for source, sha, mun, fy in files]
+    _insert(con, "restored_files", table_frame("restored_files", rows))  # one statement
+
+
 def _moved_from(
     con: duckdb.DuckDBPyConnection, shas: list[str], keys: list[tuple[str, int]]
 ) -> dict[str, tuple[str, int]]:

@@ -6,6 +6,8 @@ shapes without repeating them.
 
 from __future__ import annotations
 
+import duckdb
+
 #: The strategy period used by `v_kpi_progress` to compute the share of time elapsed.
 STRATEGY_START_FY = 2021
 STRATEGY_YEARS = 5
@@ -173,6 +175,15 @@ TABLES: dict[str, str] = {
             reason         VARCHAR NOT NULL,
             recorded_at    TIMESTAMPTZ NOT NULL
         )""",
+    "restored_files": """
+        CREATE TABLE IF NOT EXISTS restored_files (
+            run_id         VARCHAR NOT NULL,
+            source_file    VARCHAR NOT NULL,
+            source_sha256  VARCHAR,
+            municipality   VARCHAR,
+            fiscal_year    INTEGER,
+            recorded_at    TIMESTAMPTZ NOT NULL
+        )""",
 }
 
 VIEWS: dict[str, str] = {
@@ -287,6 +298,11 @@ COMMENTS: dict[str, str] = {
     "quarantine": (
         "隔離行 — rows kept out of the fact tables by an error, raw, of every sheet version "
         "loaded (the current one's: join sheets on source_sha256 with status = 'current')"
+    ),
+    "restored_files": (
+        "復旧したファイル — a file whose latest run was fatal, found by a later run holding a "
+        "content already loaded (unchanged, so not loaded again): from then on the file counts "
+        "as fine, its failures those of that content's load (ukiha failures, the reports)"
     ),
     "v_kpi_progress": "KPI進捗 — each KPI's progress from baseline to target and whether on track",
     "v_rating_summary": "進捗状況の集計 — projects per rating, per basic policy and fiscal year",
@@ -407,7 +423,8 @@ COLUMN_COMMENTS: dict[str, dict[str, str]] = {
         "waived": "免除 — the waiver's reason and who, when a steward accepted the failure",
     },
     "quarantine": {
-        "raw": "原文 — the record's rows as written",
+        "raw": "原文 — the row at `line` as written (for a policy KPI, its 現状値 / 目標値 / 最新値 "
+        "line)",
         "reason": "理由 — the failures that kept it out (check: message | …)",
     },
     "v_kpi_progress": {
@@ -603,6 +620,20 @@ CURRENT_COMMENTS_SQL = """
     SELECT table_name, column_name, comment FROM duckdb_columns()
     WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
 """
+
+
+def table_or_empty(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """`table`, or a relation with its columns and no rows when the warehouse was written by an
+    earlier version without it and is open read-only (opened for writing, it gains the table)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?",
+        [table],
+    ).fetchone()
+    if found and found[0]:
+        return table
+    columns = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in TABLE_TYPES[table].items())
+    return f"(SELECT {columns} LIMIT 0)"
 
 
 def create_sql() -> list[str]:

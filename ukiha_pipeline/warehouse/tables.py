@@ -275,12 +275,17 @@ def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datet
         return []
     reasons: dict[str, list[str]] = {}
     lines: dict[str, int | None] = {}
+    worksheets: dict[str, str | None] = {}
     entities: dict[str, str] = {}
     for f in result.failures:
         if f.record in result.quarantined and f.severity in ("error", "fatal"):
             reasons.setdefault(f.record, []).append(f"{f.check}: {f.message}")
             lines.setdefault(f.record, f.line)
+            worksheets.setdefault(f.record, f.worksheet)
             entities.setdefault(f.record, f.entity)
+    at: dict[tuple[int | None, str | None], int] = {
+        (pos.line, pos.worksheet): i for i, pos in enumerate(sheet.grid.positions)
+    }
     rows: Rows = []
     for record in sorted(reasons, key=lambda r: lines[r] or 0):
         rows.append(
@@ -292,7 +297,7 @@ def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datet
                 sheet.fiscal_year,
                 entities[record],
                 lines[record],
-                _raw(sheet, record),
+                _raw(sheet, record, at.get((lines[record], worksheets[record]))),
                 " | ".join(dict.fromkeys(reasons[record])),
                 recorded_at,
             )
@@ -300,7 +305,12 @@ def quarantine_rows(result: ValidationResult, *, run_id: str, recorded_at: datet
     return rows
 
 
-def _raw(sheet: ParsedSheet, record: str) -> str:
+def _raw(sheet: ParsedSheet, record: str, row: int | None) -> str:
+    """The text of the row at the quarantine row's `line` (a policy KPI's failure is on its
+    現状値 / 目標値 / 最新値 line, not on the 概要 line that names it); without that line, the
+    record's rows."""
+    if row is not None:
+        return sheet.grid.raw_text(row)
     kind, _, num = record.partition(":")
     if kind == "kpi":
         k = sheet.kpis[int(num)]
