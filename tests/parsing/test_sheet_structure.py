@@ -186,3 +186,42 @@ def test_a_sheet_without_any_table_header_is_told_that_one_is_missing(tmp_path: 
     with pytest.raises(SheetFatal) as exc:
         variant(tmp_path, no_policy)
     assert "事業一覧の表はありますが、基本方針の見出し" in exc.value.message
+
+
+# --- the first policy heading gone: the table of contents stays contents --------------------
+
+
+def test_without_the_first_heading_a_contents_line_is_no_policy(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 1 (line 27) deleted: the contents line `4) 時代に…` (25), with policy 1's 概要
+    after it, was read as policy 4 with policy 1's block, and the real policy 4's measures were
+    malformed rows. A contents line numbered 4 before the heading of 2 is no heading: policy
+    1's rows are kept out (before_policy), none is filed under another policy."""
+    assert RAW[24].startswith("4) 時代に") and RAW[26].startswith("1)うきはの")
+    sheet = variant(tmp_path, {27: None})
+    r3_line = {n: n + 1 for n in range(27, len(RAW))}  # lines after 27 moved up by one
+    kept_out = {r3_line[line_of(sheet, i.row)]: i.reason for i in sheet.issues}
+    block = {n for n in range(28, 71) if RAW[n - 1].strip()}  # up to heading 2 (71)
+    assert kept_out == dict.fromkeys(block, "before_policy")
+    assert [(p.policy_no, p.title, p.strategy_page) for p in sheet.policies] == [
+        (p.policy_no, p.title, p.strategy_page) for p in r3.policies if p.policy_no != 1
+    ]
+    assert {r3_line[n]: at for n, at in filed(sheet).items()} == {
+        n: at for n, at in filed(r3).items() if at[0] != 1
+    }
+    assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no, m.title) for m in r3.measures if m.policy_no != 1
+    ]
+    assert sheet.notes == ()
+
+
+def test_a_first_heading_without_its_page_is_still_read_after_the_contents(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """The rule above keeps the loose heading: `1)うきは…` without (戦略P119), before the
+    heading of 2, is policy 1."""
+    sheet = variant(tmp_path, {27: RAW[26].replace("(戦略P119)", "")})
+    assert sheet.issues == ()
+    assert filed(sheet) == filed(r3)
+    assert [p.strategy_page for p in sheet.policies] == [None, 121, 123, 125]

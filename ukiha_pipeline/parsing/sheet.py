@@ -253,6 +253,7 @@ def parse_grid(
     header_years: dict[int, int] = {}  # every table header naming a year: row → year
     saw_header = False  # a table header after a policy heading (where a table is read)
     any_header = False  # a table header anywhere: what a fatal sheet is said to lack
+    block_before_policy = False  # a policy's block began before any heading could be read
 
     for i, raw in enumerate(grid.rows):
         cells = [clean_cell(c) for c in raw]
@@ -263,7 +264,7 @@ def parse_grid(
         first = cells[0]
         first_key = _key(first)
 
-        heading = _policy_heading(grid, i, cells, first_key)
+        heading = _policy_heading(grid, i, cells, first_key, contents=st.policy is None)
         if heading is not None:
             policy_no, page = heading
             earlier = next((p for p in st.policies if p.policy_no == policy_no), None)
@@ -294,13 +295,15 @@ def parse_grid(
 
         any_header = any_header or _is_header(cells)
         if st.policy is None:
-            # Title page and the table of contents that repeats the policy titles.
-            if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
+            # Title page and the table of contents that repeats the policy titles, then
+            # (when the first heading cannot be read) the first policy's block: from its first
+            # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
+            if block_before_policy or _is_table_content(cells, first_key):
+                st.malformed(i, "row", "\t".join(raw), "before_policy")
+                block_before_policy = True
+            elif not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
                 title = first
                 found_municipality = municipality_from_title(first)
-            elif _is_table_content(cells, first_key):
-                # a policy's rows without a heading that could be read: none may go unseen
-                st.malformed(i, "row", "\t".join(raw), "before_policy")
             continue
 
         if _is_header(cells):
@@ -446,22 +449,57 @@ def _measures_without_kpi(grid: Grid, st: _State) -> list[str]:
 
 
 def _policy_heading(
-    grid: Grid, i: int, cells: list[str], first_key: str
+    grid: Grid, i: int, cells: list[str], first_key: str, *, contents: bool
 ) -> tuple[int, int | None] | None:
     """(policy number, strategy page) if row `i` is a policy heading.
 
     `1)title(戦略P119)` alone on its line is one. So is a looser form (`2．title`, no page,
     a page range `(戦略P121～122)`, a cell after it) when the policy's 概要 row follows it: the
-    table of contents repeats the titles, but without a 概要 row after them.
+    table of contents repeats the titles, but without a 概要 row after them. `contents`: no
+    heading has been read yet, so row `i` may be in the table of contents, whose last line
+    has a 概要 row after it when the first heading is gone: a loose heading there is one only
+    in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
     """
+    heading = _heading_form(grid, i, cells, first_key)
+    if heading is None or not contents or _strict_heading(cells, first_key) is not None:
+        return heading
+    following = _next_heading_number(grid, i)
+    return heading if following is None or following > heading[0] else None
+
+
+def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
+    """`1)title(戦略P119)` alone on its line."""
     strict = _POLICY_HEADING.match(first_key) if len(cells) == 1 else None
-    if strict:
-        return int(strict.group(1)), int(strict.group(3))
+    return (int(strict.group(1)), int(strict.group(3))) if strict else None
+
+
+def _heading_form(
+    grid: Grid, i: int, cells: list[str], first_key: str
+) -> tuple[int, int | None] | None:
+    """(number, page) if row `i` is written as a policy heading, strict or loose (a 概要 row
+    follows it), wherever it stands."""
+    strict = _strict_heading(cells, first_key)
+    if strict is not None:
+        return strict
     loose = _POLICY_LIKE.match(first_key)
     if loose is None or _next_first_key(grid, i) != "概要":
         return None
     page = _STRATEGY_PAGE.search(first_key)
     return int(loose.group(1)), int(page.group(1)) if page else None
+
+
+def _next_heading_number(grid: Grid, i: int) -> int | None:
+    """The number of the next row after `i` written as a policy heading."""
+    for j in range(i + 1, len(grid.rows)):
+        cells = [clean_cell(c) for c in grid.rows[j]]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            continue
+        heading = _heading_form(grid, j, cells, _key(cells[0]))
+        if heading is not None:
+            return heading[0]
+    return None
 
 
 def _next_first_key(grid: Grid, i: int) -> str:
