@@ -138,6 +138,7 @@ def test_every_new_reason_has_a_message_in_both_languages() -> None:
         "submeasure_marker_unreadable",
         "after_unreadable_submeasure",
         "table_header_missing",
+        "kpi_empty_cell_filled",
     }
     assert reasons <= set(STRUCTURE["ja"]) and reasons <= set(STRUCTURE["en"])
 

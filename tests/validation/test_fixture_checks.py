@@ -99,6 +99,7 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
     ],
     "lookalikes_accepted.txt": [],
     "kpi_two_layouts.txt": [],
+    "kpi_empty_cell_filled.txt": [(18, "malformed_row", E)],  # 200万人 where 5th cell is empty
     "header_variants.txt": [],
     "several_defects.txt": [
         (12, "kpi_value_not_numeric", E),
@@ -278,6 +279,21 @@ def test_lookalikes_are_normalised_not_reported() -> None:
     assert [p.cells[4] for p in sheet.projects] == ["〇", "◯", "✕", " x "]
     assert [m.measure_no for m in sheet.measures] == [1]
     assert sheet.projects[-1].n_cells == 7  # a trailing tab does not make a row malformed
+
+
+def test_a_value_in_the_cell_the_kpi_name_layout_leaves_empty_is_reported() -> None:
+    """`KPI name…` rows leave their 5th cell empty (the latest is in the 6th): `200万人` typed
+    there was read nowhere, with no failure. Now the KPI row is a malformed row saying that the
+    cell stays empty, and the KPI is quarantined (its raw row keeps 200万人)."""
+    r = result("kpi_empty_cell_filled.txt")
+    sheet = r.sheet
+    assert sheet is not None
+    [f] = r.failures
+    assert (f.line, f.check, f.col) == (18, "malformed_row", 0)
+    assert "「200万人」" in f.message and "5列目は空のまま" in f.hint
+    [kpi] = [i for i, k in enumerate(sheet.kpis) if k.name == "観光入込客数"]
+    assert r.quarantined == frozenset({f"kpi:{kpi}"}) == frozenset({f.record})
+    assert "200万人" in f.row_text
 
 
 def test_kpi_two_layouts_are_both_read() -> None:

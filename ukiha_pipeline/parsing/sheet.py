@@ -173,7 +173,7 @@ class _State:
     ) -> None:
         """A row that cannot be placed: `reason` keys its detail and hint (messages.STRUCTURE),
         `fields` fill in its detail. `record`: the project the failure keeps out, when the row
-        is one (else the raw row)."""
+        is one, or its KPI (`kpi:<index in kpis>`); else the raw row."""
         named = tuple((k, str(v)) for k, v in fields.items())
         self.issues.append(
             StructuralIssue("malformed_row", row, entity, None, value, reason, named, record)
@@ -760,6 +760,10 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         layout = "kpi_space"
         name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
         dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
+        if c[4]:  # the cell this layout leaves empty: what is in it would be read nowhere
+            st.malformed(
+                i, "kpi", "\t".join(raw), "kpi_empty_cell_filled", f"kpi:{len(st.kpis)}", cell=c[4]
+            )
     st.kpis.append(
         KpiRec(
             level="measure",
