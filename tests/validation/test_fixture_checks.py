@@ -296,6 +296,18 @@ def test_a_value_in_the_cell_the_kpi_name_layout_leaves_empty_is_reported() -> N
     assert "200万人" in f.row_text
 
 
+def test_a_kpi_name_row_a_tab_short_is_reported_once(tmp_path: Path) -> None:
+    """Line 52 with its empty 5th cell gone (190万人 in the 5th): a row of 6 cells, reported
+    once, by its cell count, not a second time for the 5th cell."""
+    lines = R3_SHEET.read_text(encoding="utf-8").split("\n")
+    assert lines[51].split("\t")[4:6] == ["", "190万人"]
+    lines[51] = lines[51].replace("\t\t190万人", "\t190万人")
+    (tmp_path / "short.txt").write_text("\n".join(lines), encoding="utf-8")
+    r = validate_path(tmp_path / "short.txt", _context())
+    [f] = [f for f in r.failures if f.severity == E]
+    assert (f.line, f.check) == (52, "malformed_row") and "6 個" in f.message
+
+
 def test_kpi_two_layouts_are_both_read() -> None:
     r = result("kpi_two_layouts.txt")
     sheet = r.sheet

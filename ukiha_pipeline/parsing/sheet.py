@@ -760,7 +760,9 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         layout = "kpi_space"
         name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
         dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
-        if c[4]:  # the cell this layout leaves empty: what is in it would be read nowhere
+        # the cell this layout leaves empty: what is in it would be read nowhere (a row of
+        # another width is misshapen, which KpiModel reports with the layouts' cells)
+        if c[4] and width == PROJECT_WIDTH:
             st.malformed(
                 i, "kpi", "\t".join(raw), "kpi_empty_cell_filled", f"kpi:{len(st.kpis)}", cell=c[4]
             )
