@@ -226,3 +226,18 @@ def test_a_first_heading_without_its_page_is_still_read_after_the_contents(
     assert sheet.issues == ()
     assert filed(sheet) == filed(r3)
     assert [p.strategy_page for p in sheet.policies] == [None, 121, 123, 125]
+
+
+# --- a cell after a policy KPI's value ------------------------------------------------------
+
+
+def test_a_cell_after_a_policy_kpi_value_is_named_in_a_note(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """`追記メモ` after the 現状値's 時点 (line 30) was dropped without a word. The values are
+    read as before; a note names the line and the text it does not read."""
+    assert cells(30)[2:] == ["現状値", "2,398千円", "H29年度"]
+    sheet = variant(tmp_path, {30: RAW[29] + "\t追記メモ"})
+    assert sheet.issues == ()
+    assert sheet.kpis == r3.kpis
+    assert sheet.notes == ("30行: 基本方針 1 の現状値の行の、ほかのセルは読みません: 追記メモ",)

@@ -528,31 +528,42 @@ def _where(grid: Grid, i: int) -> str:
 
 
 def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> None:
-    """概要 / ねらい lines and the policy KPI's 現状値 / 目標値 / 最新値 lines."""
+    """概要 / ねらい lines and the policy KPI's 現状値 / 目標値 / 最新値 lines. A cell the row
+    has beyond those read (a memo typed after the 時点) is named in a note."""
     policy = st.policy
     assert policy is not None
     draft = st.policy_kpi
     labels = [_key(c) for c in cells]
-    handled = False
-    if first_key == "概要":
-        st.policies[-1] = _replace(policy, overview=cells[1] if len(cells) > 1 else "")
-        if len(labels) > 3 and labels[2] == "KPI" and draft is not None:
+    read: dict[int, str] = {}  # cell index → the label it is read under
+    if first_key in ("概要", "ねらい"):
+        text = cells[1] if len(cells) > 1 else ""
+        if first_key == "概要":
+            st.policies[-1] = _replace(policy, overview=text)
+        else:
+            st.policies[-1] = _replace(policy, aim=text)
+        read.update({0: first_key, 1: first_key})
+        if first_key == "概要" and len(labels) > 3 and labels[2] == "KPI" and draft is not None:
             draft.name = cells[3]
             draft.row = i
-        handled = True
-    elif first_key == "ねらい":
-        st.policies[-1] = _replace(policy, aim=cells[1] if len(cells) > 1 else "")
-        handled = True
+            read.update({2: "KPI", 3: "KPI"})
     if len(labels) > 2 and labels[2] in _POLICY_VALUE_LABELS and draft is not None:
         value = cells[3] if len(cells) > 3 else ""
         as_of = cells[4] if len(cells) > 4 else ""
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
-        handled = True
-    if not handled:
+        read.update({2: labels[2], 3: labels[2], 4: labels[2]})
+    if not read:
         if _is_project_table_row(cells, first_key):  # before any table header: it was lost
             st.malformed(i, "row", "\t".join(cells), "table_header_missing")
         else:
             st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+        return
+    unread = [c for k, c in enumerate(cells) if c and k not in read]
+    if unread:
+        what = "・".join(dict.fromkeys(read.values()))
+        st.notes.append(
+            f"{_where(st.grid, i)}: 基本方針 {policy.policy_no} の{what}の行の、ほかのセルは"
+            "読みません: " + " / ".join(unread)
+        )
 
 
 def _is_project_table_row(cells: list[str], first_key: str) -> bool:
