@@ -159,6 +159,7 @@ def test_the_projects_of_a_sub_measure_without_its_marker_are_kept_out(
     }
     expected = {n: where for n, where in filed(r3).items() if n not in (143, 144, 145)}
     assert filed(sheet) == expected
+    assert sheet.notes == ()  # ③ after the kept-out row is no gap: ②'s rows are not in ①
 
 
 # --- the project table's header --------------------------------------------------------------
@@ -241,3 +242,29 @@ def test_a_cell_after_a_policy_kpi_value_is_named_in_a_note(
     assert sheet.issues == ()
     assert sheet.kpis == r3.kpis
     assert sheet.notes == ("30行: 基本方針 1 の現状値の行の、ほかのセルは読みません: 追記メモ",)
+
+
+# --- a sub-measure whose title cell was cleared -------------------------------------------
+
+
+def test_a_skipped_sub_measure_marker_is_told(tmp_path: Path, r3: ParsedSheet) -> None:
+    """② of measure 1-1 (line 43) with its title cell cleared reads as a project row of ①:
+    its 4 projects joined ① without a word (only the count of 取組 changed). Its rows cannot
+    be told from ①'s, but ③ after ① can: a note names the measure, the gap and ③'s line."""
+    assert RAW[42].startswith("②農林業の担い手の育成、支援\t") and RAW[46].startswith("③")
+    sheet = variant(tmp_path, {43: RAW[42].replace("②農林業の担い手の育成、支援", "", 1)})
+    assert sheet.issues == ()
+    assert {n: at for n, at in filed(sheet).items() if at[:2] == (1, 1)} == {
+        n: (1, 1, 1 if n < 47 else 3) for n in range(37, 49)
+    }
+    assert sheet.notes == (
+        "47行: 施策 1-1 の取組が ① (37行) の次に ③ です (② がありません)。② の取組名のセル"
+        " (1列目) が消えているかもしれません。その場合、① の事業に ② の事業が入っています。",
+    )
+
+
+def test_a_repeated_marker_is_no_gap(tmp_path: Path) -> None:
+    """② typed as ① is reported as a repeated marker; ③ after it skips nothing."""
+    sheet = variant(tmp_path, {43: RAW[42].replace("②", "①", 1)})
+    assert [i.reason for i in sheet.issues] == ["submeasure_number_repeated"]
+    assert sheet.notes == ()

@@ -133,6 +133,10 @@ class _State:
     block_lost: tuple[int, str] | None = None
     #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
     sub_lost: int | None = None
+    #: each sub_scope's last sub-measure so far (its number as counted, its title, its row):
+    #: a marker after it that skips one (① then ③) is told, since the rows of a sub-measure
+    #: whose title cell was cleared read as projects of the one before
+    last_sub: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     def new_policy(self) -> None:
         """A policy heading ends the table and any block that could not be placed."""
@@ -687,6 +691,7 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
     )
     number = ("sub", st.sub_scope, sub.submeasure_no)
     earlier = st.numbered.get(number)
+    _note_marker_gap(st, i, sub)
     st.submeasures.append(sub)
     st.seq = 0
     st.kpi_open = False
@@ -706,6 +711,34 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
             marker=first[0],
             earlier=_where(st.grid, earlier.row),
         )
+
+
+def _note_marker_gap(st: _State, i: int, sub: SubmeasureRec) -> None:
+    """A marker that skips one after the measure's last (① then ③): the skipped one's title
+    cell may have been cleared, its projects then read as the last one's. Which rows they
+    are cannot be told, so the steward is told (a measure may also have dropped one)."""
+    title = _key(sub.title)
+    last = st.last_sub.get(st.sub_scope)
+    if last is None:
+        st.last_sub[st.sub_scope] = (sub.submeasure_no, title, i)
+        return
+    last_no, last_title, last_row = last
+    if title == last_title:
+        return  # the same sub-measure's row again (repeated after a page break)
+    if ("sub", st.sub_scope, sub.submeasure_no) in st.numbered:
+        # a marker used before for another title: it stands for the next one, as its
+        # failure says (② typed as ①)
+        st.last_sub[st.sub_scope] = (last_no + 1, title, i)
+        return
+    if sub.submeasure_no > last_no + 1:
+        prev, skipped = CIRCLED[last_no - 1], CIRCLED[last_no : sub.submeasure_no - 1]
+        st.notes.append(
+            f"{_where(st.grid, i)}: 施策 {sub.policy_no}-{sub.measure_no} の取組が {prev} "
+            f"({_where(st.grid, last_row)}) の次に {CIRCLED[sub.submeasure_no - 1]} です "
+            f"({skipped} がありません)。{skipped} の取組名のセル (1列目) が消えているかも"
+            f"しれません。その場合、{prev} の事業に {skipped} の事業が入っています。"
+        )
+    st.last_sub[st.sub_scope] = (max(sub.submeasure_no, last_no), title, i)
 
 
 def _continuation_row(st: _State, i: int, raw: tuple[str, ...]) -> None:
@@ -743,6 +776,8 @@ def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> No
     if first and width == PROJECT_WIDTH and normalize_flag(raw[4]) in _FLAGS:
         st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
         st.sub_lost = i
+        last = st.last_sub.get(st.sub_scope)  # it stands for the next marker: no gap to tell
+        st.last_sub[st.sub_scope] = ((last[0] if last else 0) + 1, _key(first), i)
         st.kpi_open = False
         return
     st.malformed(i, "project", "\t".join(raw), "table_row_shape", cells=width)
