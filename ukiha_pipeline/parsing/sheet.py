@@ -302,12 +302,12 @@ def parse_grid(
             # Title page and the table of contents that repeats the policy titles, then
             # (when the first heading cannot be read) the first policy's block: from its first
             # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
-            if block_before_policy or _is_table_content(cells, first_key):
-                st.malformed(i, "row", "\t".join(raw), "before_policy")
-                block_before_policy = True
-            elif not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
+            if not (title or block_before_policy) and _is_title(first, first_key):
                 title = first
                 found_municipality = municipality_from_title(first)
+            elif block_before_policy or _is_table_content(cells, first_key):
+                st.malformed(i, "row", "\t".join(raw), "before_policy")
+                block_before_policy = True
             continue
 
         if _is_header(cells):
@@ -513,6 +513,11 @@ def _next_first_key(grid: Grid, i: int) -> str:
         if any(clean_cell(c) for c in rows[j]):
             return _key(clean_cell(rows[j][0]))
     return ""
+
+
+def _is_title(first: str, first_key: str) -> bool:
+    """The sheet's title line (`…ルネッサンス戦略 PDCAシート`), not the strategy period."""
+    return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
 
 
 def _is_table_content(cells: list[str], first_key: str) -> bool:
