@@ -138,6 +138,7 @@ def test_every_new_reason_has_a_message_in_both_languages() -> None:
         "submeasure_marker_unreadable",
         "after_unreadable_submeasure",
         "table_header_missing",
+        "kpi_empty_cell_filled",
     }
     assert reasons <= set(STRUCTURE["ja"]) and reasons <= set(STRUCTURE["en"])
 
@@ -158,6 +159,7 @@ def test_the_projects_of_a_sub_measure_without_its_marker_are_kept_out(
     }
     expected = {n: where for n, where in filed(r3).items() if n not in (143, 144, 145)}
     assert filed(sheet) == expected
+    assert sheet.notes == ()  # ③ after the kept-out row is no gap: ②'s rows are not in ①
 
 
 # --- the project table's header --------------------------------------------------------------
@@ -186,3 +188,83 @@ def test_a_sheet_without_any_table_header_is_told_that_one_is_missing(tmp_path: 
     with pytest.raises(SheetFatal) as exc:
         variant(tmp_path, no_policy)
     assert "事業一覧の表はありますが、基本方針の見出し" in exc.value.message
+
+
+# --- the first policy heading gone: the table of contents stays contents --------------------
+
+
+def test_without_the_first_heading_a_contents_line_is_no_policy(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 1 (line 27) deleted: the contents line `4) 時代に…` (25), with policy 1's 概要
+    after it, was read as policy 4 with policy 1's block, and the real policy 4's measures were
+    malformed rows. A contents line numbered 4 before the heading of 2 is no heading: policy
+    1's rows are kept out (before_policy), none is filed under another policy."""
+    assert RAW[24].startswith("4) 時代に") and RAW[26].startswith("1)うきはの")
+    sheet = variant(tmp_path, {27: None})
+    r3_line = {n: n + 1 for n in range(27, len(RAW))}  # lines after 27 moved up by one
+    kept_out = {r3_line[line_of(sheet, i.row)]: i.reason for i in sheet.issues}
+    block = {n for n in range(28, 71) if RAW[n - 1].strip()}  # up to heading 2 (71)
+    assert kept_out == dict.fromkeys(block, "before_policy")
+    assert [(p.policy_no, p.title, p.strategy_page) for p in sheet.policies] == [
+        (p.policy_no, p.title, p.strategy_page) for p in r3.policies if p.policy_no != 1
+    ]
+    assert {r3_line[n]: at for n, at in filed(sheet).items()} == {
+        n: at for n, at in filed(r3).items() if at[0] != 1
+    }
+    assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no, m.title) for m in r3.measures if m.policy_no != 1
+    ]
+    assert sheet.notes == ()
+
+
+def test_a_first_heading_without_its_page_is_still_read_after_the_contents(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """The rule above keeps the loose heading: `1)うきは…` without (戦略P119), before the
+    heading of 2, is policy 1."""
+    sheet = variant(tmp_path, {27: RAW[26].replace("(戦略P119)", "")})
+    assert sheet.issues == ()
+    assert filed(sheet) == filed(r3)
+    assert [p.strategy_page for p in sheet.policies] == [None, 121, 123, 125]
+
+
+# --- a cell after a policy KPI's value ------------------------------------------------------
+
+
+def test_a_cell_after_a_policy_kpi_value_is_named_in_a_note(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """`追記メモ` after the 現状値's 時点 (line 30) was dropped without a word. The values are
+    read as before; a note names the line and the text it does not read."""
+    assert cells(30)[2:] == ["現状値", "2,398千円", "H29年度"]
+    sheet = variant(tmp_path, {30: RAW[29] + "\t追記メモ"})
+    assert sheet.issues == ()
+    assert sheet.kpis == r3.kpis
+    assert sheet.notes == ("30行: 基本方針 1 の現状値の行の、ほかのセルは読みません: 追記メモ",)
+
+
+# --- a sub-measure whose title cell was cleared -------------------------------------------
+
+
+def test_a_skipped_sub_measure_marker_is_told(tmp_path: Path, r3: ParsedSheet) -> None:
+    """② of measure 1-1 (line 43) with its title cell cleared reads as a project row of ①:
+    its 4 projects joined ① without a word (only the count of 取組 changed). Its rows cannot
+    be told from ①'s, but ③ after ① can: a note names the measure, the gap and ③'s line."""
+    assert RAW[42].startswith("②農林業の担い手の育成、支援\t") and RAW[46].startswith("③")
+    sheet = variant(tmp_path, {43: RAW[42].replace("②農林業の担い手の育成、支援", "", 1)})
+    assert sheet.issues == ()
+    assert {n: at for n, at in filed(sheet).items() if at[:2] == (1, 1)} == {
+        n: (1, 1, 1 if n < 47 else 3) for n in range(37, 49)
+    }
+    assert sheet.notes == (
+        "47行: 施策 1-1 の取組が ① (37行) の次に ③ です (② がありません)。② の取組名のセル"
+        " (1列目) が消えているかもしれません。その場合、① の事業に ② の事業が入っています。",
+    )
+
+
+def test_a_repeated_marker_is_no_gap(tmp_path: Path) -> None:
+    """② typed as ① is reported as a repeated marker; ③ after it skips nothing."""
+    sheet = variant(tmp_path, {43: RAW[42].replace("②", "①", 1)})
+    assert [i.reason for i in sheet.issues] == ["submeasure_number_repeated"]
+    assert sheet.notes == ()

@@ -99,6 +99,7 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
     ],
     "lookalikes_accepted.txt": [],
     "kpi_two_layouts.txt": [],
+    "kpi_empty_cell_filled.txt": [(18, "malformed_row", E)],  # 200万人 where 5th cell is empty
     "header_variants.txt": [],
     "several_defects.txt": [
         (12, "kpi_value_not_numeric", E),
@@ -278,6 +279,33 @@ def test_lookalikes_are_normalised_not_reported() -> None:
     assert [p.cells[4] for p in sheet.projects] == ["〇", "◯", "✕", " x "]
     assert [m.measure_no for m in sheet.measures] == [1]
     assert sheet.projects[-1].n_cells == 7  # a trailing tab does not make a row malformed
+
+
+def test_a_value_in_the_cell_the_kpi_name_layout_leaves_empty_is_reported() -> None:
+    """`KPI name…` rows leave their 5th cell empty (the latest is in the 6th): `200万人` typed
+    there was read nowhere, with no failure. Now the KPI row is a malformed row saying that the
+    cell stays empty, and the KPI is quarantined (its raw row keeps 200万人)."""
+    r = result("kpi_empty_cell_filled.txt")
+    sheet = r.sheet
+    assert sheet is not None
+    [f] = r.failures
+    assert (f.line, f.check, f.col) == (18, "malformed_row", 0)
+    assert "「200万人」" in f.message and "5列目は空のまま" in f.hint
+    [kpi] = [i for i, k in enumerate(sheet.kpis) if k.name == "観光入込客数"]
+    assert r.quarantined == frozenset({f"kpi:{kpi}"}) == frozenset({f.record})
+    assert "200万人" in f.row_text
+
+
+def test_a_kpi_name_row_a_tab_short_is_reported_once(tmp_path: Path) -> None:
+    """Line 52 with its empty 5th cell gone (190万人 in the 5th): a row of 6 cells, reported
+    once, by its cell count, not a second time for the 5th cell."""
+    lines = R3_SHEET.read_text(encoding="utf-8").split("\n")
+    assert lines[51].split("\t")[4:6] == ["", "190万人"]
+    lines[51] = lines[51].replace("\t\t190万人", "\t190万人")
+    (tmp_path / "short.txt").write_text("\n".join(lines), encoding="utf-8")
+    r = validate_path(tmp_path / "short.txt", _context())
+    [f] = [f for f in r.failures if f.severity == E]
+    assert (f.line, f.check) == (52, "malformed_row") and "6 個" in f.message
 
 
 def test_kpi_two_layouts_are_both_read() -> None:

@@ -83,8 +83,8 @@ class StructuralIssue:
     value: str
     reason: str  # why: a key of `validation.messages.STRUCTURE` (its detail and hint)
     fields: tuple[tuple[str, str], ...] = ()  # what its detail names (`cells`, `number`...)
-    #: what the failure keeps out: the row's project (`project:<row>`), or by default the raw
-    #: row (`record:<row>`), which is no project or KPI
+    #: what the failure keeps out: the row's project (`project:<row>`) or KPI (`kpi:<index in
+    #: kpis>`), or by default the raw row (`record:<row>`), which is no project or KPI
     project_record: str | None = None
 
     @property

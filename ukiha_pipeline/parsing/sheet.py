@@ -134,6 +134,10 @@ class _State:
     block_lost: tuple[int, str] | None = None
     #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
     sub_lost: int | None = None
+    #: each sub_scope's last sub-measure so far (its number as counted, its title, its row):
+    #: a marker after it that skips one (① then ③) is told, since the rows of a sub-measure
+    #: whose title cell was cleared read as projects of the one before
+    last_sub: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     def new_policy(self) -> None:
         """A policy heading ends the table and any block that could not be placed."""
@@ -174,7 +178,7 @@ class _State:
     ) -> None:
         """A row that cannot be placed: `reason` keys its detail and hint (messages.STRUCTURE),
         `fields` fill in its detail. `record`: the project the failure keeps out, when the row
-        is one (else the raw row)."""
+        is one, or its KPI (`kpi:<index in kpis>`); else the raw row."""
         named = tuple((k, str(v)) for k, v in fields.items())
         self.issues.append(
             StructuralIssue("malformed_row", row, entity, None, value, reason, named, record)
@@ -254,6 +258,7 @@ def parse_grid(
     header_years: dict[int, int] = {}  # every table header naming a year: row → year
     saw_header = False  # a table header after a policy heading (where a table is read)
     any_header = False  # a table header anywhere: what a fatal sheet is said to lack
+    block_before_policy = False  # a policy's block began before any heading could be read
 
     for i, raw in enumerate(grid.rows):
         cells = [clean_cell(c) for c in raw]
@@ -264,7 +269,7 @@ def parse_grid(
         first = cells[0]
         first_key = _key(first)
 
-        heading = _policy_heading(grid, i, cells, first_key)
+        heading = _policy_heading(grid, i, cells, first_key, contents=st.policy is None)
         if heading is not None:
             policy_no, page = heading
             earlier = next((p for p in st.policies if p.policy_no == policy_no), None)
@@ -295,13 +300,15 @@ def parse_grid(
 
         any_header = any_header or _is_header(cells)
         if st.policy is None:
-            # Title page and the table of contents that repeats the policy titles.
-            if not title and ("PDCA" in first_key or "戦略" in first_key) and "～" not in first:
+            # Title page and the table of contents that repeats the policy titles, then
+            # (when the first heading cannot be read) the first policy's block: from its first
+            # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
+            if not (title or block_before_policy) and _is_title(first, first_key):
                 title = first
                 found_municipality = municipality_from_title(first)
-            elif _is_table_content(cells, first_key):
-                # a policy's rows without a heading that could be read: none may go unseen
+            elif block_before_policy or _is_table_content(cells, first_key):
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
+                block_before_policy = True
             continue
 
         if _is_header(cells):
@@ -455,22 +462,57 @@ def _measures_without_kpi(grid: Grid, st: _State) -> list[str]:
 
 
 def _policy_heading(
-    grid: Grid, i: int, cells: list[str], first_key: str
+    grid: Grid, i: int, cells: list[str], first_key: str, *, contents: bool
 ) -> tuple[int, int | None] | None:
     """(policy number, strategy page) if row `i` is a policy heading.
 
     `1)title(戦略P119)` alone on its line is one. So is a looser form (`2．title`, no page,
     a page range `(戦略P121～122)`, a cell after it) when the policy's 概要 row follows it: the
-    table of contents repeats the titles, but without a 概要 row after them.
+    table of contents repeats the titles, but without a 概要 row after them. `contents`: no
+    heading has been read yet, so row `i` may be in the table of contents, whose last line
+    has a 概要 row after it when the first heading is gone: a loose heading there is one only
+    in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
     """
+    heading = _heading_form(grid, i, cells, first_key)
+    if heading is None or not contents or _strict_heading(cells, first_key) is not None:
+        return heading
+    following = _next_heading_number(grid, i)
+    return heading if following is None or following > heading[0] else None
+
+
+def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
+    """`1)title(戦略P119)` alone on its line."""
     strict = _POLICY_HEADING.match(first_key) if len(cells) == 1 else None
-    if strict:
-        return int(strict.group(1)), int(strict.group(3))
+    return (int(strict.group(1)), int(strict.group(3))) if strict else None
+
+
+def _heading_form(
+    grid: Grid, i: int, cells: list[str], first_key: str
+) -> tuple[int, int | None] | None:
+    """(number, page) if row `i` is written as a policy heading, strict or loose (a 概要 row
+    follows it), wherever it stands."""
+    strict = _strict_heading(cells, first_key)
+    if strict is not None:
+        return strict
     loose = _POLICY_LIKE.match(first_key)
     if loose is None or _next_first_key(grid, i) != "概要":
         return None
     page = _STRATEGY_PAGE.search(first_key)
     return int(loose.group(1)), int(page.group(1)) if page else None
+
+
+def _next_heading_number(grid: Grid, i: int) -> int | None:
+    """The number of the next row after `i` written as a policy heading."""
+    for j in range(i + 1, len(grid.rows)):
+        cells = [clean_cell(c) for c in grid.rows[j]]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            continue
+        heading = _heading_form(grid, j, cells, _key(cells[0]))
+        if heading is not None:
+            return heading[0]
+    return None
 
 
 def _next_first_key(grid: Grid, i: int) -> str:
@@ -480,6 +522,11 @@ def _next_first_key(grid: Grid, i: int) -> str:
         if any(clean_cell(c) for c in rows[j]):
             return _key(clean_cell(rows[j][0]))
     return ""
+
+
+def _is_title(first: str, first_key: str) -> bool:
+    """The sheet's title line (`…ルネッサンス戦略 PDCAシート`), not the strategy period."""
+    return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
 
 
 def _is_table_content(cells: list[str], first_key: str) -> bool:
@@ -499,31 +546,42 @@ def _where(grid: Grid, i: int) -> str:
 
 
 def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> None:
-    """概要 / ねらい lines and the policy KPI's 現状値 / 目標値 / 最新値 lines."""
+    """概要 / ねらい lines and the policy KPI's 現状値 / 目標値 / 最新値 lines. A cell the row
+    has beyond those read (a memo typed after the 時点) is named in a note."""
     policy = st.policy
     assert policy is not None
     draft = st.policy_kpi
     labels = [_key(c) for c in cells]
-    handled = False
-    if first_key == "概要":
-        st.policies[-1] = _replace(policy, overview=cells[1] if len(cells) > 1 else "")
-        if len(labels) > 3 and labels[2] == "KPI" and draft is not None:
+    read: dict[int, str] = {}  # cell index → the label it is read under
+    if first_key in ("概要", "ねらい"):
+        text = cells[1] if len(cells) > 1 else ""
+        if first_key == "概要":
+            st.policies[-1] = _replace(policy, overview=text)
+        else:
+            st.policies[-1] = _replace(policy, aim=text)
+        read.update({0: first_key, 1: first_key})
+        if first_key == "概要" and len(labels) > 3 and labels[2] == "KPI" and draft is not None:
             draft.name = cells[3]
             draft.row = i
-        handled = True
-    elif first_key == "ねらい":
-        st.policies[-1] = _replace(policy, aim=cells[1] if len(cells) > 1 else "")
-        handled = True
+            read.update({2: "KPI", 3: "KPI"})
     if len(labels) > 2 and labels[2] in _POLICY_VALUE_LABELS and draft is not None:
         value = cells[3] if len(cells) > 3 else ""
         as_of = cells[4] if len(cells) > 4 else ""
         draft.values[_POLICY_VALUE_LABELS[labels[2]]] = (value, as_of, i)
-        handled = True
-    if not handled:
+        read.update({2: labels[2], 3: labels[2], 4: labels[2]})
+    if not read:
         if _is_project_table_row(cells, first_key):  # before any table header: it was lost
             st.malformed(i, "row", "\t".join(cells), "table_header_missing")
         else:
             st.malformed(i, "policy", "\t".join(cells), "policy_block_row")
+        return
+    unread = [c for k, c in enumerate(cells) if c and k not in read]
+    if unread:
+        what = "・".join(dict.fromkeys(read.values()))
+        st.notes.append(
+            f"{_where(st.grid, i)}: 基本方針 {policy.policy_no} の{what}の行の、ほかのセルは"
+            "読みません: " + " / ".join(unread)
+        )
 
 
 def _is_project_table_row(cells: list[str], first_key: str) -> bool:
@@ -647,6 +705,7 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
     )
     number = ("sub", st.sub_scope, sub.submeasure_no)
     earlier = st.numbered.get(number)
+    _note_marker_gap(st, i, sub)
     st.submeasures.append(sub)
     st.seq = 0
     st.kpi_open = False
@@ -666,6 +725,34 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
             marker=first[0],
             earlier=_where(st.grid, earlier.row),
         )
+
+
+def _note_marker_gap(st: _State, i: int, sub: SubmeasureRec) -> None:
+    """A marker that skips one after the measure's last (① then ③): the skipped one's title
+    cell may have been cleared, its projects then read as the last one's. Which rows they
+    are cannot be told, so the steward is told (a measure may also have dropped one)."""
+    title = _key(sub.title)
+    last = st.last_sub.get(st.sub_scope)
+    if last is None:
+        st.last_sub[st.sub_scope] = (sub.submeasure_no, title, i)
+        return
+    last_no, last_title, last_row = last
+    if title == last_title:
+        return  # the same sub-measure's row again (repeated after a page break)
+    if ("sub", st.sub_scope, sub.submeasure_no) in st.numbered:
+        # a marker used before for another title: it stands for the next one, as its
+        # failure says (② typed as ①)
+        st.last_sub[st.sub_scope] = (last_no + 1, title, i)
+        return
+    if sub.submeasure_no > last_no + 1:
+        prev, skipped = CIRCLED[last_no - 1], CIRCLED[last_no : sub.submeasure_no - 1]
+        st.notes.append(
+            f"{_where(st.grid, i)}: 施策 {sub.policy_no}-{sub.measure_no} の取組が {prev} "
+            f"({_where(st.grid, last_row)}) の次に {CIRCLED[sub.submeasure_no - 1]} です "
+            f"({skipped} がありません)。{skipped} の取組名のセル (1列目) が消えているかも"
+            f"しれません。その場合、{prev} の事業に {skipped} の事業が入っています。"
+        )
+    st.last_sub[st.sub_scope] = (max(sub.submeasure_no, last_no), title, i)
 
 
 def _continuation_row(st: _State, i: int, raw: tuple[str, ...]) -> None:
@@ -703,6 +790,8 @@ def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> No
     if first and width == PROJECT_WIDTH and normalize_flag(raw[4]) in _FLAGS:
         st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
         st.sub_lost = i
+        last = st.last_sub.get(st.sub_scope)  # it stands for the next marker: no gap to tell
+        st.last_sub[st.sub_scope] = ((last[0] if last else 0) + 1, _key(first), i)
         st.kpi_open = False
         return
     st.malformed(i, "project", "\t".join(raw), "table_row_shape", cells=width)
@@ -731,6 +820,12 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         layout = "kpi_space"
         name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
         dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
+        # the cell this layout leaves empty: what is in it would be read nowhere (a row of
+        # another width is misshapen, which KpiModel reports with the layouts' cells)
+        if c[4] and width == PROJECT_WIDTH:
+            st.malformed(
+                i, "kpi", "\t".join(raw), "kpi_empty_cell_filled", f"kpi:{len(st.kpis)}", cell=c[4]
+            )
     st.kpis.append(
         KpiRec(
             level="measure",

@@ -249,6 +249,13 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "基本方針の概要・ねらい・KPI のどれにも当てはまらない行です",
             "1列目が「概要」「ねらい」か、3列目が「現状値」「目標値」「最新値」かを確かめてください。",
         ),
+        "kpi_empty_cell_filled": Template(
+            "「KPI 名前」と1つのセルに書いた KPI の行で、空のはずの5列目 (現状値→目標値の次) に"
+            "「{cell}」があります",
+            "この形の KPI の行 (KPI名・課・係・現状値→目標値・空のセル・最新値・時点) では5列目は"
+            "空のままにします。値は6列目 (最新値) に書くか、要らなければ消してください。直すまで、この "
+            "KPI は読み込まれません。",
+        ),
         "before_policy": Template(
             "基本方針の見出しより前に、表の行があります",
             "基本方針の見出し (例「1)うきはの資源活用と新たな雇用の創出(戦略P119)」) を、"
@@ -322,6 +329,13 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         "policy_block_row": Template(
             "a row that is none of the policy's overview, aim or KPI",
             "Check that the first cell is 概要 or ねらい, or the third 現状値, 目標値 or 最新値.",
+        ),
+        "kpi_empty_cell_filled": Template(
+            "a KPI row written 'KPI name' in one cell holds '{cell}' in its 5th cell (after "
+            "baseline→target), which stays empty in this layout",
+            "In this layout (name, 課, 係, baseline→target, an empty cell, latest, as-of) the 5th "
+            "cell stays empty: write the value in the 6th cell (latest), or delete it. Until then, "
+            "this KPI is not loaded.",
         ),
         "before_policy": Template(
             "a table row before any policy heading",
