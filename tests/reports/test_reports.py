@@ -434,3 +434,30 @@ def test_two_renders_writing_one_page_at_once_leave_it_whole(tmp_path: Path) -> 
     assert page.read_text(encoding="utf-8") in texts
     assert [p.name for p in tmp_path.iterdir()] == [page.name]  # no temporary file left
     assert page.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_check_with_several_hints_says_so_in_the_summary(tmp_path: Path) -> None:
+    """R3 with an empty flag (line 37) and an empty rating (line 38): two missing_required with
+    different fixes. The summary's 対処 showed the first line's alone (「事業化」を記入)."""
+    from ukiha_pipeline.validation import load_context, validate_path
+    from ukiha_pipeline.warehouse import load_result, open_warehouse
+
+    r3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
+    lines = r3.read_text(encoding="utf-8").split("\n")
+    for n, col in ((37, 4), (38, 6)):
+        cells = lines[n - 1].split("\t")
+        cells[col] = ""
+        lines[n - 1] = "\t".join(cells)
+    sheet = tmp_path / "r3_empty_cells.txt"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+    ctx = load_context()
+    result = validate_path(sheet, ctx)
+    hints = {f.line: f.hint for f in result.failures if f.check == "missing_required"}
+    assert set(hints) == {37, 38} and hints[37] != hints[38]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        load_result(con, result, ctx, run_id="r1")
+        render_all(con, tmp_path / "reports")
+    page = _read(tmp_path / "reports" / "validation_r3_empty_cells.html")
+    summary = page[: page.index("エラー (error)")]
+    assert "ほかの行の対処は、下の一覧の各行にあります" in summary
+    assert summary.count("ほかの行の対処") == 1  # flag_rating_mismatch has one fix for its 3

@@ -262,7 +262,10 @@ _FAILURE_SHA_SQL = f"""
 
 _CHECKS_SQL = f"""
     SELECT source_file, run_id, severity, "check", count(*) AS n, min(line) AS first_line,
-           arg_min(hint, (coalesce(line, 0), hint)) AS hint  -- the first line's; ties by text
+           -- the first line's hint (ties by text), and a pointer when other lines have others
+           concat(arg_min(hint, (coalesce(line, 0), hint)),
+                  CASE WHEN count(DISTINCT hint) > 1
+                       THEN ' (ほかの行の対処は、下の一覧の各行にあります)' END) AS hint
     FROM validation_failures
     WHERE {_IN_BATCH}
     GROUP BY source_file, run_id, severity, "check"
