@@ -344,8 +344,9 @@ def failures(
     ] = OutputFormat.text,
 ) -> None:
     """Per sheet: failures new, still open and resolved in the latest run against the previous."""
+    from ukiha_pipeline.normalize.eras import fiscal_year_label
     from ukiha_pipeline.warehouse import open_warehouse
-    from ukiha_pipeline.warehouse.history import failure_history, fatal_latest
+    from ukiha_pipeline.warehouse.history import STATUS_JA, failure_history, fatal_latest
 
     settings = _settings(warehouse)
     with open_warehouse(settings.warehouse, read_only=True) as con:
@@ -366,20 +367,21 @@ def failures(
             f"  fatal    [{run.check}] {run.message}"
         )
     if not history and not fatal:
-        only = " ".join(
-            f for f in (municipality or "", f"FY{fiscal_year}" if fiscal_year else "") if f
+        only = "・".join(
+            f for f in (fiscal_year_label(fiscal_year) if fiscal_year else "", municipality) if f
         )
-        _say(f"(no sheets loaded{f' for {only}' if only else ''})")
+        _say(f"(読み込まれたシートはありません{f': {only}' if only else ''})")
     for h in history:
         since = (
-            f"previous {h.previous_run_id} ({h.previous_loaded_at:%Y-%m-%d %H:%M %Z})"
+            f"前回 {h.previous_run_id} ({h.previous_loaded_at:%Y-%m-%d %H:%M %Z}) と比べて"
             if h.previous_run_id
-            else "first run"
+            else "初回"
         )
         at = f"{h.loaded_at:%Y-%m-%d %H:%M %Z}"
         _say(
-            f"{h.municipality} FY{h.fiscal_year} {h.source_file}: run {h.run_id} ({at}), {since}: "
-            f"new {h.n_new}, open {h.n_open}, resolved {h.n_resolved}"
+            f"{h.municipality} {fiscal_year_label(h.fiscal_year)} {h.source_file}: "
+            f"実行 {h.run_id} ({at}), {since}: "
+            f"新規 {h.n_new}・継続 {h.n_open}・解消 {h.n_resolved}"
         )
         for c in h.changes:
             line = f"{c.line}行" if c.line is not None else "-"
@@ -387,7 +389,7 @@ def failures(
             value = f" 「{c.value}」" if c.value and c.check != "malformed_row" else ""
             waived = f" [waived: {c.waived}]" if c.waived is not None else ""
             _say(
-                f"  {c.status:<8} {c.severity:<7} {where}{value} [{c.check}]{waived} "
+                f"  {STATUS_JA[c.status]} {c.severity:<7} {where}{value} [{c.check}]{waived} "
                 f"{c.message} (row_key {c.row_key})"
             )
 

@@ -181,15 +181,15 @@ def test_cli_failures_text(warehouse: Path, ctx: RulesContext) -> None:
     lines = proc.stdout.splitlines()
     edited = warehouse.parent / "r3_edited.txt"  # the file of run-2: a steward opens it next
     assert lines[0] == (
-        f"{CITY} FY2021 {edited}: run run-2 (2024-06-01 09:00 UTC), "
-        "previous run-1 (2024-05-01 09:00 UTC): new 1, open 2, resolved 1"
+        f"{CITY} 2021年度（令和3年度） {edited}: 実行 run-2 (2024-06-01 09:00 UTC), "
+        "前回 run-1 (2024-05-01 09:00 UTC) と比べて: 新規 1・継続 2・解消 1"
     )
     rows = [ln.split() for ln in lines[1:]]
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
-        ("new", "error", "92行", "[rating_invalid]"),
-        ("open", "warning", "147行", "[flag_rating_mismatch]"),
-        ("open", "warning", "148行", "[flag_rating_mismatch]"),
-        ("resolved", "warning", "90行", "[flag_rating_mismatch]"),
+        ("新規", "error", "92行", "[rating_invalid]"),
+        ("継続", "warning", "147行", "[flag_rating_mismatch]"),
+        ("継続", "warning", "148行", "[flag_rating_mismatch]"),
+        ("解消", "warning", "90行", "[flag_rating_mismatch]"),
     ]
     r3_keys = {f.line: f.row_key for f in validate_path(R3, ctx).failures}
     assert lines[4].endswith(f"(row_key {r3_keys[90]})")
@@ -213,7 +213,10 @@ def test_cli_failures_json_and_filters(warehouse: Path) -> None:
     assert all(len(r["row_key"]) == 12 and r["waived"] is None for r in records)
 
     other = ukiha("failures", "--warehouse", str(warehouse), "--fiscal-year", "2022")
-    assert (other.returncode, other.stdout.strip()) == (0, "(no sheets loaded for FY2022)")
+    assert (other.returncode, other.stdout.strip()) == (
+        0,
+        "(読み込まれたシートはありません: 2022年度（令和4年度）)",
+    )
     era = ukiha("failures", "--warehouse", str(warehouse), "--fiscal-year", "3")  # 令和3年度
     said = re.sub(r"[\s│╭╮╰╯─]+", "", era.stderr)  # click's box may wrap the line
     assert era.returncode == 2 and "R3(令和3年度)のように指定してください" in said
@@ -256,7 +259,7 @@ def test_a_file_whose_latest_run_was_fatal_is_shown_first(
         "年度の履歴は前の読み込みのままです。"
     )
     assert lines[1].startswith("  fatal    [unreadable_file] ")
-    assert lines[2].startswith(f"{CITY} FY2021 {sheet}: run run-1 ")
+    assert lines[2].startswith(f"{CITY} 2021年度（令和3年度） {sheet}: 実行 run-1 ")
     as_json = ukiha("failures", "--warehouse", str(path), "--format", "json")
     first = json.loads(as_json.stdout.splitlines()[0])
     assert (first["status"], first["source_file"], first["fiscal_year"]) == (

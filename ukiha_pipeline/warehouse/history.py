@@ -25,6 +25,8 @@ import duckdb
 from ukiha_pipeline.warehouse.schema import table_or_empty
 
 STATUSES = ("new", "open", "resolved")
+#: How `ukiha failures` words them for a steward (JSON keeps the ids above).
+STATUS_JA = {"new": "新規", "open": "継続", "resolved": "解消"}
 
 
 @dataclass(frozen=True)
