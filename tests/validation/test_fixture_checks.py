@@ -15,6 +15,7 @@ import pytest
 from ukiha_pipeline.normalize import normalize_flag, normalize_rating
 from ukiha_pipeline.validation import RulesContext, load_context, validate_path
 from ukiha_pipeline.validation.result import ValidationResult
+from ukiha_pipeline.validation.run import row_key
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "synthetic"
@@ -478,6 +479,19 @@ def test_a_policy_kpi_unit_mismatch_is_on_the_odd_value_line(tmp_path: Path) -> 
     [f] = [f for f in r.failures if f.check == "kpi_unit_mismatch"]
     assert (f.line, f.col, f.column, f.value) == (32, 3, "最新値", "2,439人")
     assert "(人 / 円)" in f.message
+
+
+def test_row_keys_do_not_depend_on_the_language_or_the_cell_shown() -> None:
+    """Waivers and history match failures by row_key. The as-of failure's key changed with
+    --lang (its column label went into it); the unit mismatch's key changed when it moved to
+    the odd value's cell, and would change with whichever value is the odd one."""
+    ja = result("kpi_as_of_invalid.txt").failures
+    en = validate_path(FIXTURES / "kpi_as_of_invalid.txt", _context(), lang="en").failures
+    assert [f.row_key for f in ja] == [f.row_key for f in en]
+    r = result("kpi_unit_mismatch.txt")
+    [unit] = r.failures
+    assert r.sheet is not None and unit.record is not None and unit.column == "目標値"
+    assert unit.row_key == row_key(r.sheet, unit.record, "KPI")  # the KPI's key, as before
 
 
 def test_half_width_katakana_names_the_master_department(tmp_path: Path) -> None:

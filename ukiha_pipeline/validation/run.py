@@ -305,9 +305,12 @@ class _FailureBuilder:
         value: str,
         record: str,
         hint: str | None = None,
+        key_column: str | None = None,
         **fields: object,
     ) -> None:
-        """One failure; `hint`, when given, says what to do instead of the check's own."""
+        """One failure; `hint`, when given, says what to do instead of the check's own.
+        `key_column`: the column its row_key is built with when it is not `column` (a key
+        must not change with the language or with which cell the failure is shown on)."""
         pos = self.sheet.grid.positions[row]
         message, hint_of_check = render(
             check,
@@ -335,7 +338,7 @@ class _FailureBuilder:
                 col=col,
                 record=record,
                 row_text=self.sheet.grid.raw_text(row),
-                row_key=row_key(self.sheet, record, column, self.projects),
+                row_key=row_key(self.sheet, record, key_column or column, self.projects),
             )
         )
 
@@ -355,6 +358,7 @@ class _FailureBuilder:
         record = str(row["record"])
         fields: dict[str, str] = {}
         hint: str | None = None  # what to do, when the check's own hint would mislead
+        key_column: str | None = None  # the row_key's column, when not the label shown
         if entity == "project":
             label, col = PROJECT_CELLS.get(column, (None, None))
             if check == "malformed_row":
@@ -390,6 +394,7 @@ class _FailureBuilder:
                 fields["detail"] = cell_count_detail(int(row["n_cells"]), self.lang, kpi=True)
                 hint = KPI_SHAPE_HINT.get(self.lang, KPI_SHAPE_HINT["ja"])["text"]
             if check == "kpi_unit_mismatch":  # on the value whose unit is the odd one
+                key_column = label  # the KPI's, as before: whichever value is the odd one
                 fields["detail"] = str(row["units"])
                 grid_row, col = int(row["odd_row"]), int(row["odd_col"])
                 label, value = VALUE_LABELS[str(row["odd_which"])], str(row["odd_raw"])
@@ -407,7 +412,7 @@ class _FailureBuilder:
             if check == "kpi_as_of_invalid":  # the cell to edit is the value's as-of year
                 col, value = int(row["year_col"]), str(row["raw_year"])
                 fields["detail"] = as_of_detail(value, self.lang)
-                label = f"{label}の時点" if self.lang == "ja" else f"{label} (時点)"
+                label = f"{label}の時点"  # the sheet's words in both languages, as 進捗状況
         self.add(
             entity if entity != "assignment" else record.split(":")[0],
             check,
@@ -417,5 +422,6 @@ class _FailureBuilder:
             value,
             record,
             hint=hint,
+            key_column=key_column,
             **fields,
         )
