@@ -495,7 +495,7 @@ def test_row_keys_do_not_depend_on_the_language_or_the_cell_shown() -> None:
 
 
 def test_half_width_katakana_names_the_master_department(tmp_path: Path) -> None:
-    """ｳｷﾊﾌﾞﾗﾝﾄﾞ推進課 is うきはブランド推進課 after NFKC: no unknown_department whose
+    """うきはﾌﾞﾗﾝﾄﾞ推進課 is うきはブランド推進課 after NFKC: no unknown_department whose
     suggestion looks exactly like what was typed, and the row is not quarantined."""
     lines = R3_SHEET.read_text(encoding="utf-8").split("\n")
     assert lines[38].split("\t")[1] == "農林振興課 うきはブランド推進課"  # line 39

@@ -73,8 +73,9 @@ def normalize_rating(text: str) -> str:
 @lru_cache(maxsize=1 << 16)  # the same 課 and 係 cells come back on every sheet
 def split_names(text: str) -> tuple[str, ...]:
     """Department or section names in one cell, separated by spaces, 、 or commas (not by ・,
-    which belongs to names such as 計画・準備係), each after NFKC: half-width katakana
-    (ｳｷﾊﾌﾞﾗﾝﾄﾞ) or full-width digits name the same department as the master's spelling."""
+    which belongs to names such as 計画・準備係), each after NFKC: half-width katakana becomes
+    full-width (うきはﾌﾞﾗﾝﾄﾞ推進課 is うきはブランド推進課). Katakana is not hiragana: ｳｷﾊ is ウキハ,
+    an unknown name whose closest known one is suggested."""
     cleaned = clean_cell(text)
     if not cleaned:
         return ()
