@@ -90,6 +90,11 @@ def test_gregorian_year(year: int, suffix_kind: tuple[str, str]) -> None:
         ("令和元年", AsOf(2019, "calendar")),
         ("平成25～29年", AsOf(2017, "calendar", range_text="平成25～29年")),
         ("令和3～7年", AsOf(2025, "calendar", range_text="令和3～7年")),
+        # 末 (the end of it) names the same year
+        ("令和3年度末", AsOf(2021, "fiscal")),
+        ("R3年度末", AsOf(2021, "fiscal")),
+        ("2021年度末", AsOf(2021, "fiscal")),
+        ("R3年末", AsOf(2021, "calendar")),
     ],
 )
 def test_real_as_of_forms(text: str, expected: AsOf) -> None:

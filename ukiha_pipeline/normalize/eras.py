@@ -22,9 +22,9 @@ ERA_OFFSETS: dict[str, int] = {"平成": 1988, "H": 1988, "令和": 2018, "R": 2
 _ERA = r"(平成|令和|H|R)"
 _NUM = r"(元|\d{1,2})"
 _AS_OF = re.compile(
-    rf"^{_ERA}?\s*{_NUM}\s*(?:年度?)?\s*(?:[~〜～\-－ー]\s*{_ERA}?\s*{_NUM})?\s*(年度|年)$"
+    rf"^{_ERA}?\s*{_NUM}\s*(?:年度?)?\s*(?:[~〜～\-－ー]\s*{_ERA}?\s*{_NUM})?\s*(年度|年)\s*末?$"
 )
-_GREGORIAN = re.compile(r"^((?:19|20)\d{2})\s*(年度|年)$")
+_GREGORIAN = re.compile(r"^((?:19|20)\d{2})\s*(年度|年)\s*末?$")  # 末: its end, the same year
 
 
 @dataclass(frozen=True)
