@@ -72,6 +72,8 @@ _TITLE_PREFIX = (
 )
 _NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
 _SUFFIXES = "市町村"
+#: What reads as a name but is a word: 市町村, 市町, 町村, 都市 (`都市計画`)
+_GENERIC = re.compile(r"[市町村都]+")
 _NAME = rf"[{_NAME_CHARS}]{{1,9}}?[{_SUFFIXES}]"  # the shortest: `うきは市` of `うきは市民…`
 #: The municipality: right after the prefixes, or where a word starts (not inside `…市民…`).
 _MUNICIPALITY = re.compile(
@@ -387,16 +389,19 @@ def municipality_from_title(title: str) -> str | None:
     ending in 市/町/村 that starts a word is taken, so `市民` later in the line is not one.
     """
     text = unicodedata.normalize("NFKC", title)
-    m = _MUNICIPALITY.search(text)
-    if m is None:
-        return None
-    name = m.group("after") or m.group("word")
-    # the shortest name ends at the first 市/町/村: one that goes on with another is longer
-    # (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市)
-    end = m.end()
-    while end < len(text) and text[end] in _SUFFIXES and len(name) < 10:
-        name, end = name + text[end], end + 1
-    return name
+    found: list[tuple[bool, str]] = []  # (after a year, term or prefecture, name)
+    for m in _MUNICIPALITY.finditer(text):
+        name = m.group("after") or m.group("word")
+        # the shortest name ends at the first 市/町/村: one that goes on with another is
+        # longer (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市)
+        end = m.end()
+        while end < len(text) and text[end] in _SUFFIXES and len(name) < 10:
+            name, end = name + text[end], end + 1
+        if not _GENERIC.fullmatch(name):  # 【市町村提出用】, 都市計画: words, not names
+            found.append((m.group("after") is not None, name))
+    # a name after 第2期, a year or a prefecture before one where a word starts
+    # (`デジタル田園都市国家構想 第2期うきは市…`)
+    return next((name for after, name in found if after), found[0][1] if found else None)
 
 
 def _year_notes(
