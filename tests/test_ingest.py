@@ -79,3 +79,14 @@ def test_same_year_notes_name_the_files_that_claim_one_year() -> None:
         "取り込むと最後の R4.txt がほかを置き換えます。"
         "事業一覧の見出しの年度 (R3年度事業化 など) を確かめてください。"
     ]
+
+
+def test_a_file_given_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ukiha ingest K K/a.txt` loaded a.txt twice in one run (the second load superseding the
+    first of the same content)."""
+    (tmp_path / "K").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "K" / name).write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    given = [Path("K"), Path("K/a.txt"), Path("./K/b.txt"), tmp_path / "K" / "a.txt"]
+    assert discover(given).sheets == [Path("K/a.txt"), Path("K/b.txt")]

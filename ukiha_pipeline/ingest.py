@@ -68,7 +68,9 @@ def discover(paths: Iterable[Path]) -> Discovery:
             sheets.append(p)
         else:
             raise UsageError(f"{p}: ファイルもフォルダもありません。")
-    return Discovery(sheets, skipped)
+    # a file given twice (a folder and a file in it, `./a.txt` and `a.txt`) is read once
+    once = {f.resolve(): f for f in reversed(sheets)}
+    return Discovery([f for f in sheets if once[f.resolve()] is f], skipped)
 
 
 def _held(entries: list[tuple[Path, str]]) -> str:
