@@ -351,11 +351,18 @@ def failures(
     settings = _settings(warehouse)
     with open_warehouse(settings.warehouse, read_only=True) as con:
         history = failure_history(con, fiscal_year=fiscal_year, municipality=municipality)
-        # a fatal file's year is unknown: shown when no year or municipality is asked for
-        fatal = fatal_latest(con) if fiscal_year is None and municipality is None else []
+        # a fatal file's municipality is unknown, its year too unless the sheet was read (a
+        # row check the rules make fatal): shown when no municipality is asked for, and for a
+        # year asked for when its failures name that year
+        fatal = [
+            run
+            for run in (fatal_latest(con) if municipality is None else [])
+            if fiscal_year is None or any(f.fiscal_year == fiscal_year for f in run.failures)
+        ]
     if output is OutputFormat.json:
         for run in fatal:
-            typer.echo(json.dumps(run.json_record(), ensure_ascii=False))
+            for rec in run.json_records():
+                typer.echo(json.dumps(rec, ensure_ascii=False))
         for h in history:
             for rec in h.json_records():
                 typer.echo(json.dumps(rec, ensure_ascii=False))
@@ -363,9 +370,14 @@ def failures(
     for run in fatal:
         _say(
             f"{run.source_file}: run {run.run_id} ({run.recorded_at:%Y-%m-%d %H:%M %Z}) は致命的 "
-            f"(fatal): 何も読み込まれていません。年度の履歴は前の読み込みのままです。\n"
-            f"  fatal    [{run.check}] {run.message}"
+            f"(fatal): 何も読み込まれていません。年度の履歴は前の読み込みのままです。"
         )
+        for f in run.failures:
+            line = f"{f.line}行" if f.line is not None else ""
+            where = f"{f.worksheet}!{line}" if f.worksheet and line else line
+            value = f"「{f.value}」" if f.value and f.check != "malformed_row" else ""
+            parts = (where, value, f"[{f.check}]", f.message)
+            _say("  fatal    " + " ".join(p for p in parts if p))
     if not history and not fatal:
         only = "・".join(
             f for f in (fiscal_year_label(fiscal_year) if fiscal_year else "", municipality) if f

@@ -347,3 +347,39 @@ def test_a_warehouse_without_restored_files_is_read_as_before(
     assert "読み込まれていません" in (tmp_path / "reports" / "index.html").read_text(
         encoding="utf-8"
     )
+
+
+def test_a_sheet_the_rules_make_fatal_is_shown_with_every_fatal_line(tmp_path: Path) -> None:
+    """rating_invalid made fatal by a city's rules file, two ratings F (lines 37, 38): the
+    steward saw one of them, without its line, and nothing with --fiscal-year 2021."""
+    rules = tmp_path / "rules.toml"
+    text = (REPO / "schemas" / "rules.toml").read_text(encoding="utf-8")
+    rules.write_text(text.replace('rating_invalid = "error"', 'rating_invalid = "fatal"'))
+    strict = load_context(rules_file=rules)
+    lines = R3.read_text(encoding="utf-8").split("\n")
+    for n in (37, 38):
+        lines[n - 1] = re.sub(r"\t[A-E]$", "\tF", lines[n - 1])
+    sheet = tmp_path / "R3.txt"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as con:
+        assert load_result(con, validate_path(sheet, strict), strict, run_id="r1").status == (
+            "fatal"
+        )
+    for args in ((), ("--fiscal-year", "2021")):
+        out = ukiha("failures", "--warehouse", str(path), *args).stdout.splitlines()
+        assert out[0].startswith(f"{sheet}: run r1 ") and "致命的" in out[0]
+        assert [ln.split()[:3] for ln in out[1:]] == [
+            ["fatal", "37行", "「F」"],
+            ["fatal", "38行", "「F」"],
+        ]
+    records = [
+        json.loads(ln)
+        for ln in ukiha(
+            "failures", "--warehouse", str(path), "--format", "json"
+        ).stdout.splitlines()
+    ]
+    assert [(r["status"], r["line"], r["fiscal_year"], r["check"]) for r in records] == [
+        ("fatal", 37, 2021, "rating_invalid"),
+        ("fatal", 38, 2021, "rating_invalid"),
+    ]

@@ -148,6 +148,20 @@ _Row = tuple[str, str, str, int | None, str | None, str | None, str | None, str,
 
 
 @dataclass(frozen=True)
+class FatalFailure:
+    """One fatal failure of a fatal run: an unreadable file has no line; a row check the rules
+    file makes fatal has its line, cell and the sheet's fiscal year."""
+
+    line: int | None
+    worksheet: str | None
+    column: str | None
+    value: str | None
+    check: str
+    message: str
+    fiscal_year: int | None
+
+
+@dataclass(frozen=True)
 class FatalRun:
     """A file whose latest run was fatal (nothing of it loaded): until it is loaded again, the
     history of its year shows an earlier load."""
@@ -155,28 +169,33 @@ class FatalRun:
     source_file: str
     run_id: str
     recorded_at: datetime
-    check: str
+    check: str  # the first fatal failure's (by line)
     message: str
+    failures: tuple[FatalFailure, ...] = ()  # every fatal failure of the run, by line
 
-    def json_record(self) -> dict[str, object]:
-        """In the shape of `SheetFailureHistory.json_records` (year unknown, status fatal)."""
-        return {
-            "municipality": None,
-            "fiscal_year": None,
-            "run_id": self.run_id,
-            "previous_run_id": None,
-            "source_file": self.source_file,
-            "status": "fatal",
-            "check": self.check,
-            "severity": "fatal",
-            "row_key": None,
-            "line": None,
-            "sheet": None,
-            "column": None,
-            "value": None,
-            "message": self.message,
-            "waived": None,
-        }
+    def json_records(self) -> list[dict[str, object]]:
+        """In the shape of `SheetFailureHistory.json_records` (status fatal), one per fatal
+        failure (the year of a sheet that was read: a row check the rules make fatal)."""
+        return [
+            {
+                "municipality": None,
+                "fiscal_year": f.fiscal_year,
+                "run_id": self.run_id,
+                "previous_run_id": None,
+                "source_file": self.source_file,
+                "status": "fatal",
+                "check": f.check,
+                "severity": "fatal",
+                "row_key": None,
+                "line": f.line,
+                "sheet": f.worksheet,
+                "column": f.column,
+                "value": f.value,
+                "message": f.message,
+                "waived": None,
+            }
+            for f in self.failures
+        ]
 
 
 _FATAL_LATEST_SQL = """
@@ -212,7 +231,25 @@ def fatal_latest(
     where = "TRUE" if files is None else "list_contains($files, source_file)"
     sql = _FATAL_LATEST_SQL.format(files=where, restored=table_or_empty(con, "restored_files"))
     params = {} if files is None else {"files": list(files)}
-    return [FatalRun(*row) for row in con.execute(sql, params).fetchall()]
+    runs = con.execute(sql, params).fetchall()
+    if not runs:
+        return []
+    by_run: dict[tuple[str, str], list[FatalFailure]] = {(f, r): [] for f, r, *_ in runs}
+    for source_file, run_id, *rest in con.execute(
+        'SELECT source_file, run_id, line, worksheet, "column", value, "check", message, '
+        "fiscal_year FROM validation_failures WHERE severity = 'fatal' "
+        "AND list_contains($runs, run_id) "
+        'ORDER BY worksheet NULLS FIRST, line NULLS FIRST, "check"',
+        {"runs": sorted({r for _, r, *_ in runs})},
+    ).fetchall():
+        if (source_file, run_id) in by_run:
+            by_run[(source_file, run_id)].append(FatalFailure(*rest))
+    out = []
+    for source_file, run_id, recorded_at, *_ in runs:
+        failures = tuple(by_run[(source_file, run_id)])
+        first = failures[0]
+        out.append(FatalRun(source_file, run_id, recorded_at, first.check, first.message, failures))
+    return out
 
 
 def failure_history(
