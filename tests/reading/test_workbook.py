@@ -702,6 +702,49 @@ def test_one_header_typed_with_another_year_is_a_note_not_two_years(
     assert len(result.notes) == 1 and result.notes[0].startswith("方針3!A8: 事業一覧の見出しが")
 
 
+def test_a_worksheet_whose_two_headers_name_two_years_is_a_note_not_fatal(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """方針4 has two table headers (lines 172 and 184); the first typed `R4年度事業化` in the R3
+    book. The tie went to the first header, so 方針4 counted as FY2022 and the whole file was
+    fatal, where the same typo in the text export is a note."""
+    lines = list(LINES)
+    assert lines[171].split("\t")[4] == "R3年度事業化"
+    lines[171] = lines[171].replace("R3年度事業化", "R4年度事業化")
+    text = tmp_path / "R3_typo.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    split = [(title, lines[first - 1 : last]) for title, first, last in SPLIT]
+    book = validate_path(_text_workbook(tmp_path / "R3_typo.xlsx", split), ctx)
+    in_text = validate_path(text, ctx)
+    assert book.sheet is not None and book.sheet.fiscal_year == 2021
+    assert len(book.sheet.projects) == 99
+    assert [f.check for f in book.failures] == [f.check for f in in_text.failures]
+    assert [f.check for f in book.failures] == ["flag_rating_mismatch"] * 3
+    assert book.notes == (
+        "方針4!A8: 事業一覧の見出しが 2022年度（令和4年度） です。最初の見出し (方針1!A34 の "
+        "2021年度（令和3年度）) と違います。2021年度（令和3年度） として読みます。",
+    )
+    assert len(in_text.notes) == 1 and in_text.notes[0].startswith("172行: 事業一覧の見出しが")
+
+
+def test_worksheets_that_each_name_one_year_still_decide_past_a_mixed_one(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Last year's R3 tab left before the R4 sheet, and an R4 tab with one header typed R3:
+    the mixed tab has no year of its own, the two that agree within themselves still differ."""
+    mixed = list(R4_LINES[114:164])  # 方針3: headers at its rows 8, 24, 39
+    mixed[7] = mixed[7].replace("R4年度事業化", "R3年度事業化")
+    path = _text_workbook(
+        tmp_path / "R4_mixed.xlsx",
+        [("R3", LINES), ("PDCAシート", R4_LINES[:114]), ("方針3", mixed)],
+    )
+    result = validate_path(path, ctx)
+    assert [(f.check, f.severity) for f in result.failures] == [("unrecognized_layout", "fatal")]
+    message = result.failures[0].message
+    assert "「R3」は 2021年度（令和3年度）、「PDCAシート」は 2022年度（令和4年度） (" in message
+    assert "方針3" not in message
+
+
 MEMO = ["確認事項", "田中\tKPI 見直し\t5/10", "", "担当\t電話\t1234\t内線"]
 
 

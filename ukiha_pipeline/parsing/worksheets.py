@@ -8,7 +8,6 @@ worksheets it was found on come to.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 
 from ukiha_pipeline.errors import SheetFatal
@@ -27,18 +26,19 @@ def worksheet_rows(grid: Grid) -> dict[str, list[int]]:
 
 
 def require_one_fiscal_year(grid: Grid, header_years: Mapping[int, int]) -> None:
-    """Raise SheetFatal(unrecognized_layout) when the worksheets' project tables name different
+    """Raise SheetFatal(unrecognized_layout) when worksheets' project tables name different
     fiscal years (`R3年度事業化` on one, `R4年度事業化` on another): last year's sheet left in
     the file would be loaded as this year's, or replace the wrong year. `header_years`: row of
-    each table header that names a year → that year. A worksheet's year is the one most of
-    its headers name (the first on a tie): one header typed with another year on a worksheet
-    is a note of the parser, as on a single worksheet."""
-    years: dict[str, Counter[int]] = {}
+    each table header that names a year → that year. A worksheet has a year only when all its
+    headers name that one; a worksheet whose headers name more than one (a header typed with
+    another year, whichever way the count falls) has none here and is left to the parser's
+    note on the header, as on a single worksheet."""
+    years: dict[str, set[int]] = {}
     for i in sorted(header_years):
         worksheet = grid.positions[i].worksheet
         if worksheet is not None:
-            years.setdefault(worksheet, Counter())[header_years[i]] += 1
-    year_of = {ws: counts.most_common(1)[0][0] for ws, counts in years.items()}
+            years.setdefault(worksheet, set()).add(header_years[i])
+    year_of = {ws: next(iter(named)) for ws, named in years.items() if len(named) == 1}
     if len(set(year_of.values())) <= 1:
         return
     each = "、".join(f"「{ws}」は {fiscal_year_label(fy)}" for ws, fy in year_of.items())
