@@ -11,6 +11,7 @@ trailing empty cells. Once on one worksheet, once split over four (one per basic
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import zipfile
@@ -25,8 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ukiha_pipeline.cli import app
+from ukiha_pipeline.parsing.worksheets import holds_sheet_data
 from ukiha_pipeline.reading import read_grid
 from ukiha_pipeline.reading.workbook import cell_text
+from ukiha_pipeline.settings import DEFAULT_DEPARTMENTS
 from ukiha_pipeline.validation import ValidationResult, load_context, validate_path
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.warehouse import load_result, open_warehouse
@@ -780,3 +783,62 @@ def test_a_worksheet_with_a_mark_of_the_layout_is_still_reported(
     malformed = [f.cell for f in result.failures if f.check == "malformed_row"]
     assert malformed == ["続き!A1", "続き!A2", "続き!A3", "続き!A4"]
     assert result.notes == ()
+
+
+def _shifted_left(line: str) -> str:
+    """A row pasted one column too far left: its empty A cell is gone, 課 stands in A."""
+    cells = line.split("\t")
+    assert cells[0] == ""
+    return "\t".join(cells[1:])
+
+
+def test_a_worksheet_of_rows_shifted_a_cell_left_is_reported_not_skipped(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Lines 38-42 (five projects of ①) on a tab of their own, every row one cell to the left:
+    the tab was skipped as a メモ with a note, its five projects dropped, exit 0. Each row is a
+    malformed_row error, as the same rows are on one worksheet."""
+    shifted = [_shifted_left(line) for line in LINES[37:42]]
+    split = [("PDCAシート", LINES[:37]), ("続き", shifted), ("続き2", LINES[42:])]
+    book = validate_path(_text_workbook(tmp_path / "shift.xlsx", split), ctx)
+    one = validate_path(
+        _text_workbook(
+            tmp_path / "shift_one.xlsx", [("PDCAシート", [*LINES[:37], *shifted, *LINES[42:]])]
+        ),
+        ctx,
+    )
+    malformed = [f for f in book.failures if f.check == "malformed_row"]
+    assert [(f.cell, f.severity) for f in malformed] == [
+        (f"続き!A{r}", "error") for r in range(1, 6)
+    ]
+    on_one = [(f.cell, f.severity) for f in one.failures if f.check == "malformed_row"]
+    assert on_one == [(f"PDCAシート!A{n}", "error") for n in range(38, 43)]
+    assert book.notes == () and book.exit_code == 1
+    assert book.sheet is not None and len(book.sheet.projects) == 94
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "進捗\t○",  # a 事業化 flag
+        "見直し\tA",  # a rating as the last cell
+        "担当\t総務課",  # a department
+        "目標\t179人→230人",  # a KPI's baseline→target
+    ],
+)
+def test_a_tab_with_one_cell_like_sheet_data_is_reported(
+    tmp_path: Path, ctx: RulesContext, row: str
+) -> None:
+    """Erring toward reporting: one cell that looks like sheet data keeps the tab's rows
+    failures (a memo wrongly reported costs a look; a sheet tab wrongly skipped loses data)."""
+    path = _text_workbook(write_r3_workbook(tmp_path / "m.xlsx", ONE), [("メモ", [*MEMO, row])])
+    result = validate_path(path, ctx)
+    assert result.notes == ()
+    assert {f.cell.split("!")[0] for f in result.failures if f.check == "malformed_row"} == {"メモ"}
+
+
+def test_every_name_of_the_department_master_looks_like_sheet_data() -> None:
+    """The rule for a department or section name stands in for the master: it must know all."""
+    with DEFAULT_DEPARTMENTS.open(encoding="utf-8", newline="") as fh:
+        names = {n for row in csv.DictReader(fh) for n in (row["department"], row["section"]) if n}
+    assert names and all(holds_sheet_data(("メモ", name)) for name in names)
