@@ -11,6 +11,7 @@ trailing empty cells. Once on one worksheet, once split over four (one per basic
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import zipfile
@@ -25,8 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ukiha_pipeline.cli import app
+from ukiha_pipeline.parsing.worksheets import holds_sheet_data
 from ukiha_pipeline.reading import read_grid
 from ukiha_pipeline.reading.workbook import cell_text
+from ukiha_pipeline.settings import DEFAULT_DEPARTMENTS
 from ukiha_pipeline.validation import ValidationResult, load_context, validate_path
 from ukiha_pipeline.validation.context import RulesContext
 from ukiha_pipeline.warehouse import load_result, open_warehouse
@@ -702,6 +705,49 @@ def test_one_header_typed_with_another_year_is_a_note_not_two_years(
     assert len(result.notes) == 1 and result.notes[0].startswith("方針3!A8: 事業一覧の見出しが")
 
 
+def test_a_worksheet_whose_two_headers_name_two_years_is_a_note_not_fatal(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """方針4 has two table headers (lines 172 and 184); the first typed `R4年度事業化` in the R3
+    book. The tie went to the first header, so 方針4 counted as FY2022 and the whole file was
+    fatal, where the same typo in the text export is a note."""
+    lines = list(LINES)
+    assert lines[171].split("\t")[4] == "R3年度事業化"
+    lines[171] = lines[171].replace("R3年度事業化", "R4年度事業化")
+    text = tmp_path / "R3_typo.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    split = [(title, lines[first - 1 : last]) for title, first, last in SPLIT]
+    book = validate_path(_text_workbook(tmp_path / "R3_typo.xlsx", split), ctx)
+    in_text = validate_path(text, ctx)
+    assert book.sheet is not None and book.sheet.fiscal_year == 2021
+    assert len(book.sheet.projects) == 99
+    assert [f.check for f in book.failures] == [f.check for f in in_text.failures]
+    assert [f.check for f in book.failures] == ["flag_rating_mismatch"] * 3
+    assert book.notes == (
+        "方針4!A8: 事業一覧の見出しが 2022年度（令和4年度） です。最初の見出し (方針1!A34 の "
+        "2021年度（令和3年度）) と違います。2021年度（令和3年度） として読みます。",
+    )
+    assert len(in_text.notes) == 1 and in_text.notes[0].startswith("172行: 事業一覧の見出しが")
+
+
+def test_worksheets_that_each_name_one_year_still_decide_past_a_mixed_one(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Last year's R3 tab left before the R4 sheet, and an R4 tab with one header typed R3:
+    the mixed tab has no year of its own, the two that agree within themselves still differ."""
+    mixed = list(R4_LINES[114:164])  # 方針3: headers at its rows 8, 24, 39
+    mixed[7] = mixed[7].replace("R4年度事業化", "R3年度事業化")
+    path = _text_workbook(
+        tmp_path / "R4_mixed.xlsx",
+        [("R3", LINES), ("PDCAシート", R4_LINES[:114]), ("方針3", mixed)],
+    )
+    result = validate_path(path, ctx)
+    assert [(f.check, f.severity) for f in result.failures] == [("unrecognized_layout", "fatal")]
+    message = result.failures[0].message
+    assert "「R3」は 2021年度（令和3年度）、「PDCAシート」は 2022年度（令和4年度） (" in message
+    assert "方針3" not in message
+
+
 MEMO = ["確認事項", "田中\tKPI 見直し\t5/10", "", "担当\t電話\t1234\t内線"]
 
 
@@ -737,3 +783,62 @@ def test_a_worksheet_with_a_mark_of_the_layout_is_still_reported(
     malformed = [f.cell for f in result.failures if f.check == "malformed_row"]
     assert malformed == ["続き!A1", "続き!A2", "続き!A3", "続き!A4"]
     assert result.notes == ()
+
+
+def _shifted_left(line: str) -> str:
+    """A row pasted one column too far left: its empty A cell is gone, 課 stands in A."""
+    cells = line.split("\t")
+    assert cells[0] == ""
+    return "\t".join(cells[1:])
+
+
+def test_a_worksheet_of_rows_shifted_a_cell_left_is_reported_not_skipped(
+    tmp_path: Path, ctx: RulesContext
+) -> None:
+    """Lines 38-42 (five projects of ①) on a tab of their own, every row one cell to the left:
+    the tab was skipped as a メモ with a note, its five projects dropped, exit 0. Each row is a
+    malformed_row error, as the same rows are on one worksheet."""
+    shifted = [_shifted_left(line) for line in LINES[37:42]]
+    split = [("PDCAシート", LINES[:37]), ("続き", shifted), ("続き2", LINES[42:])]
+    book = validate_path(_text_workbook(tmp_path / "shift.xlsx", split), ctx)
+    one = validate_path(
+        _text_workbook(
+            tmp_path / "shift_one.xlsx", [("PDCAシート", [*LINES[:37], *shifted, *LINES[42:]])]
+        ),
+        ctx,
+    )
+    malformed = [f for f in book.failures if f.check == "malformed_row"]
+    assert [(f.cell, f.severity) for f in malformed] == [
+        (f"続き!A{r}", "error") for r in range(1, 6)
+    ]
+    on_one = [(f.cell, f.severity) for f in one.failures if f.check == "malformed_row"]
+    assert on_one == [(f"PDCAシート!A{n}", "error") for n in range(38, 43)]
+    assert book.notes == () and book.exit_code == 1
+    assert book.sheet is not None and len(book.sheet.projects) == 94
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "進捗\t○",  # a 事業化 flag
+        "見直し\tA",  # a rating as the last cell
+        "担当\t総務課",  # a department
+        "目標\t179人→230人",  # a KPI's baseline→target
+    ],
+)
+def test_a_tab_with_one_cell_like_sheet_data_is_reported(
+    tmp_path: Path, ctx: RulesContext, row: str
+) -> None:
+    """Erring toward reporting: one cell that looks like sheet data keeps the tab's rows
+    failures (a memo wrongly reported costs a look; a sheet tab wrongly skipped loses data)."""
+    path = _text_workbook(write_r3_workbook(tmp_path / "m.xlsx", ONE), [("メモ", [*MEMO, row])])
+    result = validate_path(path, ctx)
+    assert result.notes == ()
+    assert {f.cell.split("!")[0] for f in result.failures if f.check == "malformed_row"} == {"メモ"}
+
+
+def test_every_name_of_the_department_master_looks_like_sheet_data() -> None:
+    """The rule for a department or section name stands in for the master: it must know all."""
+    with DEFAULT_DEPARTMENTS.open(encoding="utf-8", newline="") as fh:
+        names = {n for row in csv.DictReader(fh) for n in (row["department"], row["section"]) if n}
+    assert names and all(holds_sheet_data(("メモ", name)) for name in names)
