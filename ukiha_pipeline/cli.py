@@ -154,6 +154,8 @@ def validate(
             if output is OutputFormat.json:
                 for f in result.failures:
                     typer.echo(json.dumps(f.to_json_dict(), ensure_ascii=False))
+                for note in result.notes:  # stdout stays one failure per line
+                    _say(f"note: {result.source_file}: {note}", err=True)
                 continue
             _echo_text(result, lang.value)
         for note in same_year_notes(read):

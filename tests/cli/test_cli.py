@@ -81,6 +81,20 @@ def test_validate_json_is_one_object_per_line_with_design_fields(r3_sheet: Path)
     assert records[0]["fiscal_year"] == 2021 and records[0]["value"] == "C"
 
 
+def test_validate_json_keeps_the_sheet_notes_on_stderr(r3_sheet: Path, tmp_path: Path) -> None:
+    """A note (here: a policy heading without its page) was printed in text only; JSON users
+    saw nothing of it. stdout stays one failure object per line."""
+    lines = r3_sheet.read_text(encoding="utf-8").split("\n")
+    assert "(戦略P119)" in lines[26]
+    lines[26] = lines[26].replace("(戦略P119)", "")
+    sheet = tmp_path / "no_page.txt"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+    proc = ukiha("validate", str(sheet), "--format", "json")
+    assert proc.returncode == 0
+    assert len([json.loads(line) for line in proc.stdout.splitlines()]) == 3
+    assert proc.stderr.startswith(f"note: {sheet}: 27行: 基本方針 1 の見出しに「(戦略P…)」")
+
+
 def test_validate_empty_file_exits_1_with_one_clear_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
