@@ -268,3 +268,24 @@ def test_a_repeated_marker_is_no_gap(tmp_path: Path) -> None:
     sheet = variant(tmp_path, {43: RAW[42].replace("②", "①", 1)})
     assert [i.reason for i in sheet.issues] == ["submeasure_number_repeated"]
     assert sheet.notes == ()
+
+
+# --- the title page and contents before the first heading are no block rows ---------------
+
+
+def test_a_date_cell_on_the_cover_page_is_no_block_row(tmp_path: Path, r3: ParsedSheet) -> None:
+    """A date in column G on line 1 (7 cells) was taken for the start of policy 1's block:
+    the title page and the contents were 8 before_policy errors and the title went unread."""
+    title = RAW[4].replace("第2期うきは市", "第2期朝倉市")
+    sheet = variant(tmp_path, {1: "\t" * 6 + "令和4年5月31日", 5: title})
+    assert sheet.issues == ()
+    assert (sheet.title, sheet.municipality) == (title.strip(), "朝倉市")
+    assert filed(sheet) == filed(r3)
+
+
+def test_a_title_centred_in_column_c_is_the_title(tmp_path: Path, r3: ParsedSheet) -> None:
+    """The title in the 3rd cell: it was not read, and the contents lines were errors."""
+    sheet = variant(tmp_path, {5: "\t\t" + RAW[4]})
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert filed(sheet) == filed(r3)

@@ -303,10 +303,12 @@ def parse_grid(
             # Title page and the table of contents that repeats the policy titles, then
             # (when the first heading cannot be read) the first policy's block: from its first
             # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
-            if not (title or block_before_policy) and _is_title(first, first_key):
-                title = first
-                found_municipality = municipality_from_title(first)
-            elif block_before_policy or _is_table_content(cells, first_key):
+            # the title wherever its cell is (centred in column C, after a date cell)
+            title_cell = next((c for c in cells if c), "")
+            if not (title or block_before_policy) and _is_title(title_cell, _key(title_cell)):
+                title = title_cell
+                found_municipality = municipality_from_title(title_cell)
+            elif block_before_policy or _starts_policy_block(cells, first_key):
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
                 block_before_policy = True
             continue
@@ -529,13 +531,17 @@ def _is_title(first: str, first_key: str) -> bool:
     return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
 
 
-def _is_table_content(cells: list[str], first_key: str) -> bool:
-    """A row that belongs to a policy's block or table (not to a title page or contents)."""
+def _starts_policy_block(cells: list[str], first_key: str) -> bool:
+    """A row only a policy's block or table has: 概要 / ねらい, a policy KPI's 現状値 /
+    目標値 / 最新値, the table header, a KPI row, a sub-measure `①…` or a project row (a
+    flag ○/× in its 5th cell). Not a title page's or contents' line, however many cells it
+    has (a date in column G, a title centred in column C, an instructions tab's table)."""
     return (
-        len(cells) >= 3
-        or first_key in ("概要", "ねらい", "事業一覧")
+        first_key in ("概要", "ねらい", "事業一覧")
         or first_key.startswith("KPI")
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
+        or (len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS)
+        or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in _FLAGS)
     )
 
 
