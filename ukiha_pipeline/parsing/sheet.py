@@ -134,6 +134,10 @@ class _State:
     block_lost: tuple[int, str] | None = None
     #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
     sub_lost: int | None = None
+    #: the row after which a policy heading seems to be missing (a 概要 row in the table, a
+    #: measure number restarting lower), and the reason its later rows give: every row up to
+    #: the next policy heading is kept out, never filed under the policy before
+    policy_lost: tuple[int, str] | None = None
     #: each sub_scope's last sub-measure so far (its number as counted, its title, its row):
     #: a marker after it that skips one (① then ③) is told, since the rows of a sub-measure
     #: whose title cell was cleared read as projects of the one before
@@ -145,6 +149,7 @@ class _State:
         self.kpi_open = False
         self.block_lost = None
         self.sub_lost = None
+        self.policy_lost = None
 
     @property
     def policy(self) -> PolicyRec | None:
@@ -324,6 +329,11 @@ def parse_grid(
                 detected_fy, fy_row = fy, i
             elif fy is not None and fy != detected_fy and fy not in other_years:
                 other_years[fy] = i
+            continue
+
+        if st.policy_lost is not None:
+            lost_row, reason = st.policy_lost
+            st.malformed(i, "row", "\t".join(raw), reason, line=_where(grid, lost_row))
             continue
 
         if not st.in_table:
@@ -615,6 +625,11 @@ def _table_row(
     st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str, first_key: str
 ) -> None:
     """A row of the project table: measure, measure KPI, sub-measure or project."""
+    if _is_policy_block_line(cells, first_key):
+        # the next policy's 概要 / ねらい / 現状値… in this policy's table: its heading is gone
+        st.malformed(i, "policy", "\t".join(raw), "policy_heading_missing")
+        st.policy_lost = (i, "after_policy_heading_missing")
+        return
     circled = bool(first) and first[0] in CIRCLED
     is_kpi = first_key.startswith("KPI")
     if not circled and not is_kpi and _is_measure_line(st.grid, i, cells, first_key):
@@ -641,6 +656,13 @@ def _table_row(
         _continuation_row(st, i, raw)
         return
     _unplaceable_row(st, i, raw, first)
+
+
+def _is_policy_block_line(cells: list[str], first_key: str) -> bool:
+    """A policy's 概要 / ねらい row, or its KPI's 現状値 / 目標値 / 最新値 row (cells 1-2 empty)."""
+    if first_key in ("概要", "ねらい"):
+        return True
+    return not any(cells[:2]) and len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS
 
 
 def _is_measure_line(grid: Grid, i: int, cells: list[str], first_key: str) -> bool:
@@ -673,23 +695,17 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: s
     title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
     measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
     earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
+    previous = st.measure()
     # the sub-measure markers' scope: the measure, counted from its first heading
     st.sub_scope = earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
     st.kpi_open = True
     st.block_lost = None
     st.sub_lost = None
+    if earlier is not None and _key(earlier.title) != _key(title):
+        _measure_number_reused(st, i, cells, measure, earlier, previous)
+        return
     if earlier is None:
         st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
-    elif _key(earlier.title) != _key(title):
-        # 2 typed as 1: the measure's sub-measures and projects join the other 1
-        st.malformed(
-            i,
-            "measure",
-            "\t".join(cells),
-            "measure_number_repeated",
-            number=measure.measure_no,
-            earlier=_where(st.grid, earlier.row),
-        )
     # (the same number and title again: the heading repeated after a page break)
     st.measures.append(measure)
     extra = [c for c in cells[1:] if c]
@@ -698,6 +714,42 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: s
             f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
             "後ろのセルは読みません: " + " / ".join(extra)
         )
+
+
+def _measure_number_reused(
+    st: _State,
+    i: int,
+    cells: list[str],
+    measure: MeasureRec,
+    earlier: MeasureRec | SubmeasureRec,
+    previous: MeasureRec | None,
+) -> None:
+    """A measure number the policy used before for another title: a typo (2 typed as 1), or,
+    when it is lower than the measure before (1 after 3), the next policy's measures with its
+    heading gone. Its block is kept out, not filed under the other measure of that number;
+    after a restart, every row up to the next policy heading is."""
+    where = _where(st.grid, earlier.row)
+    if previous is not None and measure.measure_no < previous.measure_no:
+        st.malformed(
+            i,
+            "measure",
+            "\t".join(cells),
+            "measure_number_restarts",
+            number=measure.measure_no,
+            earlier=where,
+            previous=f"{previous.policy_no}-{previous.measure_no}",
+        )
+        st.policy_lost = (i, "after_measure_restart")
+        return
+    st.malformed(
+        i,
+        "measure",
+        "\t".join(cells),
+        "measure_number_repeated",
+        number=measure.measure_no,
+        earlier=where,
+    )
+    st.block_lost = (i, "after_repeated_measure")
 
 
 def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:
