@@ -376,3 +376,16 @@ def test_a_measure_number_typed_twice_keeps_its_block_out(tmp_path: Path, r3: Pa
     assert kept_out.pop(MEASURE_3_3) == "measure_number_repeated"
     assert kept_out == dict.fromkeys(range(KPI_3_3, BLOCK_END + 1), "after_repeated_measure")
     assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[:2] != (3, 3)}
+
+
+def test_contents_lines_with_their_pages_are_no_policies(tmp_path: Path, r3: ParsedSheet) -> None:
+    """The contents lines (13, 17, 21, 25) written with `(戦略P…)`: each was read as its
+    policy's heading (source line 13-25, 概要 / ねらい empty) and the real headings gave four
+    「同じ表が二度入っていませんか」 notes. A heading with no block of its own, its number's
+    heading coming later, is a contents line."""
+    pages = {13: 119, 17: 121, 21: 123, 25: 125}
+    assert all(RAW[n - 1].startswith(f"{k})") for k, n in enumerate(pages, start=1))
+    sheet = variant(tmp_path, {n: f"{RAW[n - 1]}(戦略P{p})" for n, p in pages.items()})
+    assert sheet.policies == r3.policies
+    assert (sheet.issues, sheet.notes) == ((), ())
+    assert filed(sheet) == filed(r3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TypedDict
@@ -484,12 +485,27 @@ def _policy_heading(
     heading has been read yet, so row `i` may be in the table of contents, whose last line
     has a 概要 row after it when the first heading is gone: a loose heading there is one only
     in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
+    A contents line written with its page (`1)title(戦略P119)`) has no block of its own (the
+    next heading follows it at once) and its number's heading comes later: not a heading.
     """
     heading = _heading_form(grid, i, cells, first_key)
-    if heading is None or not contents or _strict_heading(cells, first_key) is not None:
+    if heading is None or not contents:
         return heading
-    following = _next_heading_number(grid, i)
+    if _is_contents_line(grid, i, heading[0]):
+        return None
+    if _strict_heading(cells, first_key) is not None:
+        return heading
+    following = next((n for _, n in _headings_after(grid, i)), None)
     return heading if following is None or following > heading[0] else None
+
+
+def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
+    """Row `i`, written as heading `number`, has no block (the next row that is not empty is
+    written as a heading) and a heading of the same number comes later."""
+    later = list(_headings_after(grid, i))
+    if not later or later[0][0] != _next_row(grid, i):
+        return False
+    return any(n == number for _, n in later[1:])
 
 
 def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
@@ -513,8 +529,8 @@ def _heading_form(
     return int(loose.group(1)), int(page.group(1)) if page else None
 
 
-def _next_heading_number(grid: Grid, i: int) -> int | None:
-    """The number of the next row after `i` written as a policy heading."""
+def _headings_after(grid: Grid, i: int) -> Iterator[tuple[int, int]]:
+    """(row, number) of each row after `i` written as a policy heading."""
     for j in range(i + 1, len(grid.rows)):
         cells = [clean_cell(c) for c in grid.rows[j]]
         while cells and not cells[-1]:
@@ -523,8 +539,13 @@ def _next_heading_number(grid: Grid, i: int) -> int | None:
             continue
         heading = _heading_form(grid, j, cells, _key(cells[0]))
         if heading is not None:
-            return heading[0]
-    return None
+            yield j, heading[0]
+
+
+def _next_row(grid: Grid, i: int) -> int | None:
+    """The next row after `i` that is not empty."""
+    rows = grid.rows
+    return next((j for j in range(i + 1, len(rows)) if any(clean_cell(c) for c in rows[j])), None)
 
 
 def _next_first_key(grid: Grid, i: int) -> str:
