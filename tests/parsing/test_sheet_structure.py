@@ -268,3 +268,124 @@ def test_a_repeated_marker_is_no_gap(tmp_path: Path) -> None:
     sheet = variant(tmp_path, {43: RAW[42].replace("②", "①", 1)})
     assert [i.reason for i in sheet.issues] == ["submeasure_number_repeated"]
     assert sheet.notes == ()
+
+
+# --- the title page and contents before the first heading are no block rows ---------------
+
+
+def test_a_date_cell_on_the_cover_page_is_no_block_row(tmp_path: Path, r3: ParsedSheet) -> None:
+    """A date in column G on line 1 (7 cells) was taken for the start of policy 1's block:
+    the title page and the contents were 8 before_policy errors and the title went unread."""
+    title = RAW[4].replace("第2期うきは市", "第2期朝倉市")
+    sheet = variant(tmp_path, {1: "\t" * 6 + "令和4年5月31日", 5: title})
+    assert sheet.issues == ()
+    assert (sheet.title, sheet.municipality) == (title.strip(), "朝倉市")
+    assert filed(sheet) == filed(r3)
+
+
+def test_a_title_centred_in_column_c_is_the_title(tmp_path: Path, r3: ParsedSheet) -> None:
+    """The title in the 3rd cell: it was not read, and the contents lines were errors."""
+    sheet = variant(tmp_path, {5: "\t\t" + RAW[4]})
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert filed(sheet) == filed(r3)
+
+
+# --- a later policy heading gone: nothing of that policy is filed under the one before ------
+
+#: Policy 2: its heading (R3 line 71), its 概要 / 現状値 / ねらい / 最新値 (73-76), its rows up
+#: to the heading of 3 (115).
+HEADING_2, HEADING_3 = 71, 115
+
+
+def _policy_2_kept_out(
+    sheet: ParsedSheet, r3: ParsedSheet, shift: dict[int, int], first: int
+) -> dict[int, str]:
+    """Assert that all but policy 2 reads as in R3; return R3 line → reason of the failures."""
+    assert [p.policy_no for p in sheet.policies] == [1, 3, 4]
+    assert [(p.policy_no, p.overview, p.aim) for p in sheet.policies] == [
+        (p.policy_no, p.overview, p.aim) for p in r3.policies if p.policy_no != 2
+    ]
+    assert {shift[n]: at for n, at in filed(sheet).items()} == {
+        n: at for n, at in filed(r3).items() if at[0] != 2
+    }
+    assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no, m.title) for m in r3.measures if m.policy_no != 2
+    ]
+    kpi = [(k.level, k.policy_no, k.measure_no, k.name, k.baseline, k.latest) for k in r3.kpis]
+    assert [
+        (k.level, k.policy_no, k.measure_no, k.name, k.baseline, k.latest) for k in sheet.kpis
+    ] == [k for k in kpi if k[1] != 2]
+    kept_out = {shift[line_of(sheet, i.row)]: i.reason for i in sheet.issues}
+    block = {
+        n
+        for n in range(first, HEADING_3)
+        if RAW[n - 1].strip() and not RAW[n - 1].startswith("事業一覧\t")
+    }
+    assert set(kept_out) == block  # every row of policy 2's block, none filed elsewhere
+    return kept_out
+
+
+def test_a_deleted_later_heading_keeps_that_policys_rows_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 2 deleted: policy 2's measure 1 line was a `measure_number_repeated` (its
+    projects joined measure 1-1: 17), its measure 4 became 1-4, and its 現状値 / 最新値 rows
+    were 2 more projects of 1-3 ② (事業 101). Its 概要 row in policy 1's table says the
+    heading above it is missing; every row after it up to heading 3 is kept out."""
+    sheet = variant(tmp_path, {HEADING_2: None})
+    shift = {n: n + (n >= HEADING_2) for n in range(1, len(RAW))}
+    kept_out = _policy_2_kept_out(sheet, r3, shift, HEADING_2 + 2)
+    assert kept_out.pop(73) == "policy_heading_missing"
+    assert set(kept_out.values()) == {"after_policy_heading_missing"}
+    assert len(sheet.projects) == 74
+    [first] = [i for i in sheet.issues if i.reason == "policy_heading_missing"]
+    assert "基本方針の見出しが消えているか" in STRUCTURE["ja"][first.reason].message
+
+
+def test_a_later_heading_without_its_number_keeps_that_policys_rows_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """`地域コミュニティの…(戦略P121)` without `2)`: a table row of unknown shape, then the same
+    as a deleted heading."""
+    sheet = variant(tmp_path, {HEADING_2: RAW[HEADING_2 - 1].removeprefix("2) ")})
+    kept_out = _policy_2_kept_out(sheet, r3, {n: n for n in range(1, len(RAW) + 1)}, HEADING_2)
+    assert (kept_out[HEADING_2], kept_out[73]) == ("table_row_shape", "policy_heading_missing")
+
+
+def test_a_measure_number_restarting_lower_keeps_the_rest_of_the_policy_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 2 and its 概要 block deleted: measure `1 空き家…` after measure 1-3 reuses 1
+    for another title, lower than 3: a policy heading may be missing above it. It and every
+    row up to heading 3 are kept out (measure 4 of policy 2 was filed as 1-4)."""
+    assert RAW[78].startswith("1 空き家")
+    sheet = variant(tmp_path, dict.fromkeys(range(HEADING_2, 77), None))
+    shift = {n: n + 6 * (n >= HEADING_2) for n in range(1, len(RAW))}
+    kept_out = _policy_2_kept_out(sheet, r3, shift, 79)
+    assert kept_out.pop(79) == "measure_number_restarts"
+    assert set(kept_out.values()) == {"after_measure_restart"}
+    assert "基本方針の見出しが消えているか" in STRUCTURE["ja"]["measure_number_restarts"].message
+
+
+def test_a_measure_number_typed_twice_keeps_its_block_out(tmp_path: Path, r3: ParsedSheet) -> None:
+    """Measure 3-3 numbered 2 (after 3-2): its KPI, sub-measures and projects were filed under
+    measure 3-2. They are kept out, naming the line; measure 3-4 reads as in R3."""
+    sheet = variant(tmp_path, {MEASURE_3_3: "2" + RAW[MEASURE_3_3 - 1][1:]})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    assert kept_out.pop(MEASURE_3_3) == "measure_number_repeated"
+    assert kept_out == dict.fromkeys(range(KPI_3_3, BLOCK_END + 1), "after_repeated_measure")
+    assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[:2] != (3, 3)}
+
+
+def test_contents_lines_with_their_pages_are_no_policies(tmp_path: Path, r3: ParsedSheet) -> None:
+    """The contents lines (13, 17, 21, 25) written with `(戦略P…)`: each was read as its
+    policy's heading (source line 13-25, 概要 / ねらい empty) and the real headings gave four
+    「同じ表が二度入っていませんか」 notes. A heading with no block of its own, its number's
+    heading coming later, is a contents line."""
+    pages = {13: 119, 17: 121, 21: 123, 25: 125}
+    assert all(RAW[n - 1].startswith(f"{k})") for k, n in enumerate(pages, start=1))
+    sheet = variant(tmp_path, {n: f"{RAW[n - 1]}(戦略P{p})" for n, p in pages.items()})
+    assert sheet.policies == r3.policies
+    assert (sheet.issues, sheet.notes) == ((), ())
+    assert filed(sheet) == filed(r3)

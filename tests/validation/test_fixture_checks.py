@@ -84,7 +84,10 @@ EXPECTED: dict[str, list[tuple[int | None, str, str]]] = {
         (14, "malformed_row", E),
         (15, "malformed_row", E),
     ],
-    "measure_number_repeated.txt": [(17, "malformed_row", E)],  # a second measure 1
+    "measure_number_repeated.txt": [
+        (17, "malformed_row", E),  # a second measure 1 (another title)
+        (18, "malformed_row", E),  # its ① and project: not filed under the first measure 1
+    ],
     "submeasure_number_repeated.txt": [(17, "malformed_row", E)],  # a second ① in measure 1
     "policy_heading_without_page.txt": [],  # read, with a note
     "measure_line_with_note.txt": [],  # measure 2's line with a note cell: read, with a note
@@ -430,25 +433,26 @@ def test_a_policy_heading_without_its_page_is_read_with_a_note() -> None:
     [
         (
             "measure_number_repeated.txt",
-            "record:16",
+            {"record:16", "record:17"},
             "施策の番号 1 は 11行 の別の施策で使われています",
         ),
         (
             "submeasure_number_repeated.txt",
-            "project:16",
+            {"project:16"},
             "取組の記号 ① は同じ施策の 13行 の別の取組",
         ),
     ],
 )
 def test_a_number_used_twice_is_named_with_the_first_use(
-    name: str, quarantined: str, says: str
+    name: str, quarantined: set[str], says: str
 ) -> None:
     """A measure or sub-measure number typed twice merged two of them without a word. Now the
-    second is reported where it is, naming the first; a repeated ① row's project is kept out."""
+    second is reported where it is, naming the first; a repeated ① row's project is kept out,
+    and so is a repeated measure's block (its ① and project, not filed under the first 1)."""
     r = result(name)
-    [f] = r.failures
+    f = r.failures[0]
     assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint
-    assert r.quarantined == frozenset({quarantined})
+    assert r.quarantined == frozenset(quarantined)
 
 
 def test_an_unreadable_as_of_year_names_its_cell() -> None:

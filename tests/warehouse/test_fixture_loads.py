@@ -73,3 +73,25 @@ def test_a_replaced_version_keeps_its_quarantine_rows(tmp_path: Path) -> None:
             ("rating_invalid.txt", "current", 2),
             ("valid_excerpt.txt", "superseded", 0),
         ]
+
+
+def test_a_deleted_policy_heading_files_nothing_under_the_policy_before(tmp_path: Path) -> None:
+    """The real R3 sheet without the heading of policy 2 (line 71): measure 1-1 got policy 2's
+    measure 1's projects too (17, not 12), a measure 1-4 appeared with policy 2's measure 4's
+    11, and policy 2's 現状値 / 最新値 rows were 2 more projects. Policy 1 loads as it is;
+    policy 2's rows are in quarantine."""
+    r3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
+    lines = r3.read_text(encoding="utf-8").split("\n")
+    path = tmp_path / "no_heading_2.txt"
+    path.write_text("\n".join(lines[:70] + lines[71:]), encoding="utf-8")
+    ctx = load_context()
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        load_result(con, validate_path(path, ctx), ctx, run_id="no_heading_2")
+        per_measure = con.execute(
+            "SELECT policy_no, measure_no, count(*) FROM projects GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        n_quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+    assert [m for m in per_measure if m[0] == 1] == [(1, 1, 12), (1, 2, 10), (1, 3, 5)]
+    assert {m[0] for m in per_measure} == {1, 3, 4}
+    assert sum(m[2] for m in per_measure) == 74
+    assert n_quarantined is not None and n_quarantined[0] > 25  # policy 2's rows

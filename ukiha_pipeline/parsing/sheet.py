@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TypedDict
@@ -136,6 +137,10 @@ class _State:
     block_lost: tuple[int, str] | None = None
     #: the row of a sub-measure whose marker (①②…) cannot be read: its projects are kept out
     sub_lost: int | None = None
+    #: the row after which a policy heading seems to be missing (a 概要 row in the table, a
+    #: measure number restarting lower), and the reason its later rows give: every row up to
+    #: the next policy heading is kept out, never filed under the policy before
+    policy_lost: tuple[int, str] | None = None
     #: each sub_scope's last sub-measure so far (its number as counted, its title, its row):
     #: a marker after it that skips one (① then ③) is told, since the rows of a sub-measure
     #: whose title cell was cleared read as projects of the one before
@@ -147,6 +152,7 @@ class _State:
         self.kpi_open = False
         self.block_lost = None
         self.sub_lost = None
+        self.policy_lost = None
 
     @property
     def policy(self) -> PolicyRec | None:
@@ -305,10 +311,12 @@ def parse_grid(
             # Title page and the table of contents that repeats the policy titles, then
             # (when the first heading cannot be read) the first policy's block: from its first
             # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
-            if not (title or block_before_policy) and _is_title(first, first_key):
-                title = first
-                found_municipality = municipality_from_title(first)
-            elif block_before_policy or _is_table_content(cells, first_key):
+            # the title wherever its cell is (centred in column C, after a date cell)
+            title_cell = next((c for c in cells if c), "")
+            if not (title or block_before_policy) and _is_title(title_cell, _key(title_cell)):
+                title = title_cell
+                found_municipality = municipality_from_title(title_cell)
+            elif block_before_policy or _starts_policy_block(cells, first_key):
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
                 block_before_policy = True
             continue
@@ -324,6 +332,11 @@ def parse_grid(
                 detected_fy, fy_row = fy, i
             elif fy is not None and fy != detected_fy and fy not in other_years:
                 other_years[fy] = i
+            continue
+
+        if st.policy_lost is not None:
+            lost_row, reason = st.policy_lost
+            st.malformed(i, "row", "\t".join(raw), reason, line=_where(grid, lost_row))
             continue
 
         if not st.in_table:
@@ -477,12 +490,27 @@ def _policy_heading(
     heading has been read yet, so row `i` may be in the table of contents, whose last line
     has a 概要 row after it when the first heading is gone: a loose heading there is one only
     in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
+    A contents line written with its page (`1)title(戦略P119)`) has no block of its own (the
+    next heading follows it at once) and its number's heading comes later: not a heading.
     """
     heading = _heading_form(grid, i, cells, first_key)
-    if heading is None or not contents or _strict_heading(cells, first_key) is not None:
+    if heading is None or not contents:
         return heading
-    following = _next_heading_number(grid, i)
+    if _is_contents_line(grid, i, heading[0]):
+        return None
+    if _strict_heading(cells, first_key) is not None:
+        return heading
+    following = next((n for _, n in _headings_after(grid, i)), None)
     return heading if following is None or following > heading[0] else None
+
+
+def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
+    """Row `i`, written as heading `number`, has no block (the next row that is not empty is
+    written as a heading) and a heading of the same number comes later."""
+    later = list(_headings_after(grid, i))
+    if not later or later[0][0] != _next_row(grid, i):
+        return False
+    return any(n == number for _, n in later[1:])
 
 
 def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
@@ -506,8 +534,8 @@ def _heading_form(
     return int(loose.group(1)), int(page.group(1)) if page else None
 
 
-def _next_heading_number(grid: Grid, i: int) -> int | None:
-    """The number of the next row after `i` written as a policy heading."""
+def _headings_after(grid: Grid, i: int) -> Iterator[tuple[int, int]]:
+    """(row, number) of each row after `i` written as a policy heading."""
     for j in range(i + 1, len(grid.rows)):
         cells = [clean_cell(c) for c in grid.rows[j]]
         while cells and not cells[-1]:
@@ -516,8 +544,13 @@ def _next_heading_number(grid: Grid, i: int) -> int | None:
             continue
         heading = _heading_form(grid, j, cells, _key(cells[0]))
         if heading is not None:
-            return heading[0]
-    return None
+            yield j, heading[0]
+
+
+def _next_row(grid: Grid, i: int) -> int | None:
+    """The next row after `i` that is not empty."""
+    rows = grid.rows
+    return next((j for j in range(i + 1, len(rows)) if any(clean_cell(c) for c in rows[j])), None)
 
 
 def _next_first_key(grid: Grid, i: int) -> str:
@@ -534,13 +567,17 @@ def _is_title(first: str, first_key: str) -> bool:
     return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
 
 
-def _is_table_content(cells: list[str], first_key: str) -> bool:
-    """A row that belongs to a policy's block or table (not to a title page or contents)."""
+def _starts_policy_block(cells: list[str], first_key: str) -> bool:
+    """A row only a policy's block or table has: 概要 / ねらい, a policy KPI's 現状値 /
+    目標値 / 最新値, the table header, a KPI row, a sub-measure `①…` or a project row (a
+    flag ○/× in its 5th cell). Not a title page's or contents' line, however many cells it
+    has (a date in column G, a title centred in column C, an instructions tab's table)."""
     return (
-        len(cells) >= 3
-        or first_key in ("概要", "ねらい", "事業一覧")
+        first_key in ("概要", "ねらい", "事業一覧")
         or first_key.startswith("KPI")
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
+        or (len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS)
+        or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in _FLAGS)
     )
 
 
@@ -614,6 +651,11 @@ def _table_row(
     st: _State, i: int, raw: tuple[str, ...], cells: list[str], first: str, first_key: str
 ) -> None:
     """A row of the project table: measure, measure KPI, sub-measure or project."""
+    if _is_policy_block_line(cells, first_key):
+        # the next policy's 概要 / ねらい / 現状値… in this policy's table: its heading is gone
+        st.malformed(i, "policy", "\t".join(raw), "policy_heading_missing")
+        st.policy_lost = (i, "after_policy_heading_missing")
+        return
     circled = bool(first) and first[0] in CIRCLED
     is_kpi = first_key.startswith("KPI")
     if not circled and not is_kpi and _is_measure_line(st.grid, i, cells, first_key):
@@ -640,6 +682,13 @@ def _table_row(
         _continuation_row(st, i, raw)
         return
     _unplaceable_row(st, i, raw, first)
+
+
+def _is_policy_block_line(cells: list[str], first_key: str) -> bool:
+    """A policy's 概要 / ねらい row, or its KPI's 現状値 / 目標値 / 最新値 row (cells 1-2 empty)."""
+    if first_key in ("概要", "ねらい"):
+        return True
+    return not any(cells[:2]) and len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS
 
 
 def _is_measure_line(grid: Grid, i: int, cells: list[str], first_key: str) -> bool:
@@ -672,23 +721,17 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: s
     title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
     measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
     earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
+    previous = st.measure()
     # the sub-measure markers' scope: the measure, counted from its first heading
     st.sub_scope = earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
     st.kpi_open = True
     st.block_lost = None
     st.sub_lost = None
+    if earlier is not None and _key(earlier.title) != _key(title):
+        _measure_number_reused(st, i, cells, measure, earlier, previous)
+        return
     if earlier is None:
         st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
-    elif _key(earlier.title) != _key(title):
-        # 2 typed as 1: the measure's sub-measures and projects join the other 1
-        st.malformed(
-            i,
-            "measure",
-            "\t".join(cells),
-            "measure_number_repeated",
-            number=measure.measure_no,
-            earlier=_where(st.grid, earlier.row),
-        )
     # (the same number and title again: the heading repeated after a page break)
     st.measures.append(measure)
     extra = [c for c in cells[1:] if c]
@@ -697,6 +740,42 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: s
             f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
             "後ろのセルは読みません: " + " / ".join(extra)
         )
+
+
+def _measure_number_reused(
+    st: _State,
+    i: int,
+    cells: list[str],
+    measure: MeasureRec,
+    earlier: MeasureRec | SubmeasureRec,
+    previous: MeasureRec | None,
+) -> None:
+    """A measure number the policy used before for another title: a typo (2 typed as 1), or,
+    when it is lower than the measure before (1 after 3), the next policy's measures with its
+    heading gone. Its block is kept out, not filed under the other measure of that number;
+    after a restart, every row up to the next policy heading is."""
+    where = _where(st.grid, earlier.row)
+    if previous is not None and measure.measure_no < previous.measure_no:
+        st.malformed(
+            i,
+            "measure",
+            "\t".join(cells),
+            "measure_number_restarts",
+            number=measure.measure_no,
+            earlier=where,
+            previous=f"{previous.policy_no}-{previous.measure_no}",
+        )
+        st.policy_lost = (i, "after_measure_restart")
+        return
+    st.malformed(
+        i,
+        "measure",
+        "\t".join(cells),
+        "measure_number_repeated",
+        number=measure.measure_no,
+        earlier=where,
+    )
+    st.block_lost = (i, "after_repeated_measure")
 
 
 def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> None:

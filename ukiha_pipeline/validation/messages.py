@@ -200,8 +200,39 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "measure_number_repeated": Template(
             "施策の番号 {number} は {earlier} の別の施策で使われています",
-            "施策の番号を確かめてください。直すまで、この施策の取組と事業は {earlier} の施策の"
-            "ものとして読み込まれます。",
+            "施策の番号を確かめてください。直すまで、この施策の KPI・取組・事業の行は読み込まれ"
+            "ません ({earlier} の施策のものとしては読みません)。",
+        ),
+        "after_repeated_measure": Template(
+            "{line} の施策の番号が別の施策と重なっているため、どの施策のものか決められない行です",
+            "{line} の施策の番号を直してください。直すまで、この行は読み込まれません "
+            "(同じ番号の別の施策のものとしては読みません)。",
+        ),
+        "measure_number_restarts": Template(
+            "施策の番号 {number} は {earlier} の別の施策で使われていて、前の施策 {previous} より"
+            "小さい番号です。この行の上の基本方針の見出しが消えているか、読めない形かもしれません",
+            "この行の上に次の基本方針の見出し (例「2)地域コミュニティの…(戦略P121)」: 番号・題名・"
+            "戦略のページ) があるか確かめてください。見出しが正しければ、この施策の番号を直して"
+            "ください。直すまで、この行から次の基本方針の見出しまでの行は読み込まれません "
+            "(前の基本方針のものとしては読みません)。",
+        ),
+        "after_measure_restart": Template(
+            "{line} で施策の番号が小さい番号に戻っています (基本方針の見出しが消えているかもしれ"
+            "ません)。どの基本方針・施策のものか決められない行です",
+            "{line} の上の基本方針の見出しか、{line} の施策の番号を直してください。直すまで、"
+            "この行は読み込まれません (前の基本方針のものとしては読みません)。",
+        ),
+        "policy_heading_missing": Template(
+            "事業一覧の表の中に、基本方針の概要・ねらい・現状値などの行があります。この行の上の"
+            "基本方針の見出しが消えているか、読めない形です",
+            "この行の上に基本方針の見出し (例「2)地域コミュニティの…(戦略P121)」: 番号・題名・"
+            "戦略のページ) を書いてください。直すまで、この行から次の基本方針の見出しまでの行は"
+            "読み込まれません (前の基本方針のものとしては読みません)。",
+        ),
+        "after_policy_heading_missing": Template(
+            "{line} の上の基本方針の見出しが見当たらないため、どの基本方針のものか決められない行です",
+            "{line} の上に基本方針の見出し (番号・題名・戦略のページ) を書いてください。直すまで、"
+            "この行は読み込まれません (前の基本方針のものとしては読みません)。",
         ),
         "submeasure_number_repeated": Template(
             "取組の記号 {marker} は同じ施策の {earlier} の別の取組で使われています",
@@ -281,8 +312,42 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "measure_number_repeated": Template(
             "measure number {number} is already used by another measure at {earlier}",
-            "Check the number. Until it is right, this measure's sub-measures and projects "
-            "are loaded as those of the measure at {earlier}.",
+            "Check the number. Until it is right, this measure's KPI, sub-measure and project "
+            "rows are not loaded (they are not taken as those of the measure at {earlier}).",
+        ),
+        "after_repeated_measure": Template(
+            "a row whose measure cannot be told: the measure number at {line} is used by "
+            "another measure",
+            "Correct the measure number at {line}. Until then, this row is not loaded (it is "
+            "not taken as the other measure's of that number).",
+        ),
+        "measure_number_restarts": Template(
+            "measure number {number} is already used by another measure at {earlier} and is "
+            "lower than the measure before ({previous}): a policy heading above this row may "
+            "be missing or unreadable",
+            "Check that the next policy's heading (number, title, strategy page, e.g. "
+            "「2)地域コミュニティの…(戦略P121)」) is above this row; if it is, correct this "
+            "measure's number. Until then, the rows from here to the next policy heading are "
+            "not loaded (they are not taken as the previous policy's).",
+        ),
+        "after_measure_restart": Template(
+            "a row whose policy and measure cannot be told: the measure numbers restart at "
+            "{line} (a policy heading may be missing)",
+            "Correct the policy heading above {line}, or the measure number at {line}. Until "
+            "then, this row is not loaded (it is not taken as the previous policy's).",
+        ),
+        "policy_heading_missing": Template(
+            "a policy's overview, aim or KPI value row inside the project table: the policy "
+            "heading above it is missing or unreadable",
+            "Write the policy heading (number, title, strategy page, e.g. "
+            "「2)地域コミュニティの…(戦略P121)」) above this row. Until then, the rows from here "
+            "to the next policy heading are not loaded (they are not taken as the previous "
+            "policy's).",
+        ),
+        "after_policy_heading_missing": Template(
+            "a row whose policy cannot be told: no policy heading above {line}",
+            "Write the policy heading (number, title, strategy page) above {line}. Until then, "
+            "this row is not loaded (it is not taken as the previous policy's).",
         ),
         "submeasure_number_repeated": Template(
             "sub-measure marker {marker} is already used by another sub-measure at {earlier}",
