@@ -282,10 +282,14 @@ def test_cli_annotate(tmp_path: Path) -> None:
 
 
 def test_cli_annotate_needs_one_sheet_and_an_xlsx_name(tmp_path: Path) -> None:
+    two = [str(DEFECTS), str(FIXTURES / "valid_excerpt.txt")]
+    proc = CliRunner().invoke(app, ["validate", *two, "--annotate", str(tmp_path / "a.xlsx")])
+    assert isinstance(proc.exception, UsageError)
+    # the same file named twice is one sheet (`discover`): annotated, not refused
     proc = CliRunner().invoke(
         app, ["validate", str(DEFECTS), str(DEFECTS), "--annotate", str(tmp_path / "a.xlsx")]
     )
-    assert isinstance(proc.exception, UsageError)
+    assert proc.exit_code == 1 and (tmp_path / "a.xlsx").exists()
     proc = CliRunner().invoke(app, ["validate", str(DEFECTS), "--annotate", str(tmp_path / "a")])
     assert isinstance(proc.exception, UsageError)
 
