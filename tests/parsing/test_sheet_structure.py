@@ -389,3 +389,31 @@ def test_contents_lines_with_their_pages_are_no_policies(tmp_path: Path, r3: Par
     assert sheet.policies == r3.policies
     assert (sheet.issues, sheet.notes) == ((), ())
     assert filed(sheet) == filed(r3)
+
+
+# --- measure numbers ------------------------------------------------------------------------
+
+#: Measure 1-2 (R3 line 51), its KPI (52) and its projects (53-62); measure 1-3 at 64.
+MEASURE_1_2 = 51
+
+
+@pytest.mark.parametrize(
+    ("line", "number", "title"),
+    [
+        ("2 5G活用の推進", 2, "5G活用の推進"),
+        ("２　５Ｇ活用の推進", 2, "５Ｇ活用の推進"),
+        ("2．うきはのブランド力を高めます", 2, "うきはのブランド力を高めます"),
+        ("２うきはのブランド力を高めます", 2, "うきはのブランド力を高めます"),
+        ("25G活用の推進", 25, "G活用の推進"),
+    ],
+)
+def test_a_measure_title_starting_with_a_digit_keeps_the_number(
+    tmp_path: Path, r3: ParsedSheet, line: str, number: int, title: str
+) -> None:
+    """`2 5G活用の推進` was measure 25: the number was read with the spaces removed."""
+    sheet = variant(tmp_path, {MEASURE_1_2: line})
+    assert sheet.issues == ()
+    assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures][1] == (1, number, title)
+    assert {at for n, at in filed(sheet).items() if 53 <= n <= 62} == {
+        (1, number, s) for s in range(1, 6)
+    }

@@ -64,7 +64,9 @@ _POLICY_LIKE = re.compile(r"^(\d+)[).](.+)$")
 _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
-_MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
+#: A measure line's number and title, on the NFKC text with its spaces (`2 5G…` is 2, `25G…`
+#: is 25, `２　５Ｇ…` is 2; `2.…` / `2．…` are 2)
+_MEASURE = re.compile(r"^\s*(\d+)\s*(\S.*)$")
 #: What may stand before the municipality in a title: a year (`令和4年度`, `R4年度`, `2022年度`),
 #: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
 _TITLE_PREFIX = (
@@ -658,8 +660,8 @@ def _table_row(
         return
     circled = bool(first) and first[0] in CIRCLED
     is_kpi = first_key.startswith("KPI")
-    if not circled and not is_kpi and _is_measure_line(st.grid, i, cells, first_key):
-        _measure_line(st, i, cells, first, first_key)
+    if not circled and not is_kpi and _is_measure_line(st.grid, i, cells):
+        _measure_line(st, i, cells, first)
         return
     if st.block_lost is not None:
         lost_row, reason = st.block_lost
@@ -691,10 +693,16 @@ def _is_policy_block_line(cells: list[str], first_key: str) -> bool:
     return not any(cells[:2]) and len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS
 
 
-def _is_measure_line(grid: Grid, i: int, cells: list[str], first_key: str) -> bool:
+def _measure_match(first: str) -> re.Match[str] | None:
+    """The number and title of a measure line `1 農業や…`, read with the spaces kept: a
+    title starting with a digit (`2 5G活用…`) does not change the number."""
+    return _MEASURE.match(unicodedata.normalize("NFKC", first))
+
+
+def _is_measure_line(grid: Grid, i: int, cells: list[str]) -> bool:
     """`1 農業や…` alone on its row; or, with other cells written (a note), when its block
     (the measure KPI row or the first sub-measure ①) follows."""
-    if not _MEASURE.match(first_key):
+    if not _measure_match(cells[0]):
         return False
     return not any(cells[1:]) or _measure_block_follows(grid, i)
 
@@ -713,10 +721,10 @@ def _measure_block_follows(grid: Grid, i: int) -> bool:
     return False
 
 
-def _measure_line(st: _State, i: int, cells: list[str], first: str, first_key: str) -> None:
+def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
     policy = st.policy
     assert policy is not None
-    measure_match = _MEASURE.match(first_key)
+    measure_match = _measure_match(first)
     assert measure_match is not None
     title = re.sub(r"^\s*[0-9０-９]+\s*[)）.．]?\s*", "", first)
     measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
