@@ -417,3 +417,33 @@ def test_a_measure_title_starting_with_a_digit_keeps_the_number(
     assert {at for n, at in filed(sheet).items() if 53 <= n <= 62} == {
         (1, number, s) for s in range(1, 6)
     }
+
+
+#: The table header R3 repeats on each page (line 34)
+HEADER = 34
+
+
+@pytest.mark.parametrize("footer", ["2022/6/30", "2022/06/30 更新 企画財政課", "4月30日", "12:30"])
+def test_a_page_footer_mid_table_is_no_measure(
+    tmp_path: Path, r3: ParsedSheet, footer: str
+) -> None:
+    """A footer `2022/6/30` and a repeated header between two projects of 1-1 ① (R3 lines 40
+    and 41) was measure 1-2022: the next two projects were errors (no ① before them) and the
+    rest of 1-1 was filed under it. Now only the footer's line is a failure."""
+    sheet = variant(tmp_path, {41: "\n".join(["", footer, "", RAW[HEADER - 1], RAW[40]])})
+    shift = {n: n - 4 * (n > 41) for n in range(1, len(RAW) + 5)}
+    assert [(m.policy_no, m.measure_no) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no) for m in r3.measures
+    ]
+    assert {shift[n]: at for n, at in filed(sheet).items()} == filed(r3)
+    assert [(line_of(sheet, i.row), i.reason) for i in sheet.issues] == [(42, "table_row_shape")]
+
+
+def test_a_footer_after_the_last_table_is_no_measure(tmp_path: Path, r3: ParsedSheet) -> None:
+    """`2022/06/30 更新 企画財政課` after the last row was measure 4-2022 (with a note that it
+    has no KPI): now it is the one row that cannot be placed."""
+    sheet = variant(tmp_path, {len(RAW): RAW[-1] + "\n\n2022/06/30 更新 企画財政課"})
+    assert len(sheet.measures) == len(r3.measures) == 13
+    assert filed(sheet) == filed(r3)
+    assert [i.reason for i in sheet.issues] == ["table_row_shape"]
+    assert sheet.notes == r3.notes

@@ -65,8 +65,9 @@ _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 #: A measure line's number and title, on the NFKC text with its spaces (`2 5G…` is 2, `25G…`
-#: is 25, `２　５Ｇ…` is 2; `2.…` / `2．…` are 2)
-_MEASURE = re.compile(r"^\s*(\d+)\s*(\S.*)$")
+#: is 25, `２　５Ｇ…` is 2; `2.…` / `2．…` are 2). The number is small and no date's or time's
+#: (a page footer `2022/6/30 更新`, `4月…`, `12:30`): such a line is no measure.
+_MEASURE = re.compile(r"^\s*(\d{1,2})(?!\d|[-/.]\d|[年月:])\s*(\S.*)$")
 #: What may stand before the municipality in a title: a year (`令和4年度`, `R4年度`, `2022年度`),
 #: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
 _TITLE_PREFIX = (
