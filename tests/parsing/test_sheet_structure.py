@@ -368,14 +368,67 @@ def test_a_measure_number_restarting_lower_keeps_the_rest_of_the_policy_out(
     assert "基本方針の見出しが消えているか" in STRUCTURE["ja"]["measure_number_restarts"].message
 
 
-def test_a_measure_number_typed_twice_keeps_its_block_out(tmp_path: Path, r3: ParsedSheet) -> None:
-    """Measure 3-3 numbered 2 (after 3-2): its KPI, sub-measures and projects were filed under
-    measure 3-2. They are kept out, naming the line; measure 3-4 reads as in R3."""
+#: Measure 3-2's line (R3), measure 3-4's line, the heading of policy 4
+MEASURE_3_2, MEASURE_3_4, HEADING_4 = 131, 154, 165
+
+
+def _table_rows(first: int, last: int) -> list[int]:
+    """R3's lines from `first` to `last` that are table rows (not empty, no table header)."""
+    return [
+        n
+        for n in range(first, last + 1)
+        if RAW[n - 1].strip() and not RAW[n - 1].startswith("事業一覧\t")
+    ]
+
+
+def test_a_measure_number_typed_as_the_one_before_keeps_the_rest_of_the_policy_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Measure 3-3 numbered 2 (right after 3-2): the number is not higher than the measure
+    before, as when a policy heading is lost above it; its block was kept out but 3-4 read on.
+    Now every row up to the next policy heading is kept out, none filed under policy 3."""
     sheet = variant(tmp_path, {MEASURE_3_3: "2" + RAW[MEASURE_3_3 - 1][1:]})
     kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
-    assert kept_out.pop(MEASURE_3_3) == "measure_number_repeated"
-    assert kept_out == dict.fromkeys(range(KPI_3_3, BLOCK_END + 1), "after_repeated_measure")
-    assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[:2] != (3, 3)}
+    assert kept_out.pop(MEASURE_3_3) == "measure_number_restarts"
+    assert kept_out == dict.fromkeys(_table_rows(KPI_3_3, HEADING_4 - 1), "after_measure_restart")
+    assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[:2] not in {(3, 3), (3, 4)}}
+
+
+def test_a_measure_number_typed_twice_keeps_its_block_out(tmp_path: Path, r3: ParsedSheet) -> None:
+    """Measure 3-2 numbered 4, then 3-3, then 3-4 (4 again, higher than 3): 3-4's KPI,
+    sub-measures and projects are kept out, naming the line, none filed under the other 4."""
+    sheet = variant(tmp_path, {MEASURE_3_2: "4" + RAW[MEASURE_3_2 - 1][1:]})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    assert kept_out.pop(MEASURE_3_4) == "measure_number_repeated"
+    assert kept_out == dict.fromkeys(
+        _table_rows(MEASURE_3_4 + 1, HEADING_4 - 1), "after_repeated_measure"
+    )
+    assert filed(sheet) == {
+        n: (3, 4, at[2]) if at[:2] == (3, 2) else at
+        for n, at in filed(r3).items()
+        if at[:2] != (3, 4)
+    }
+
+
+def test_a_measure_number_used_again_after_itself_keeps_the_rest_of_the_policy_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Policy 1 left with measure 1 (R3 lines 50-69 deleted), then policy 2's heading and 概要
+    block lost (71-77): policy 2's `1 空き家…` reused 1 right after 1-1, so only its block was
+    kept out and 2-2..2-4 were filed as 1-2..1-4. Like a number restarting lower, every row up
+    to heading 3 is kept out now."""
+    edits: dict[int, str | None] = dict.fromkeys([*range(50, 70), *range(71, 78)], None)
+    sheet = variant(tmp_path, edits)
+    shift = {n: n + 20 * (n >= 50) + 7 * (n >= 51) for n in range(1, len(RAW))}
+    kept_out = {shift[line_of(sheet, i.row)]: i.reason for i in sheet.issues}
+    assert kept_out.pop(79) == "measure_number_restarts"
+    assert kept_out == dict.fromkeys(_table_rows(80, HEADING_3 - 1), "after_measure_restart")
+    assert [(m.policy_no, m.measure_no) for m in sheet.measures] == [(1, 1)] + [
+        (m.policy_no, m.measure_no) for m in r3.measures if m.policy_no > 2
+    ]
+    assert {shift[n]: at for n, at in filed(sheet).items()} == {
+        n: at for n, at in filed(r3).items() if at[:2] == (1, 1) or at[0] > 2
+    }
 
 
 def test_contents_lines_with_their_pages_are_no_policies(tmp_path: Path, r3: ParsedSheet) -> None:

@@ -434,7 +434,7 @@ def test_a_policy_heading_without_its_page_is_read_with_a_note() -> None:
         (
             "measure_number_repeated.txt",
             {"record:16", "record:17"},
-            "施策の番号 1 は 11行 の別の施策で使われています",
+            "施策の番号 1 は 11行 の別の施策で使われていて、前の施策 1-1 より大きい番号ではありません",
         ),
         (
             "submeasure_number_repeated.txt",

@@ -759,12 +759,13 @@ def _measure_number_reused(
     earlier: MeasureRec | SubmeasureRec,
     previous: MeasureRec | None,
 ) -> None:
-    """A measure number the policy used before for another title: a typo (2 typed as 1), or,
-    when it is lower than the measure before (1 after 3), the next policy's measures with its
-    heading gone. Its block is kept out, not filed under the other measure of that number;
-    after a restart, every row up to the next policy heading is."""
+    """A measure number the policy used before for another title. When it is not higher
+    than the measure before (1 after 3, or 1 after 1), the next policy's measures may follow
+    with its heading gone, or the number is wrong: every row up to the next policy heading is
+    kept out. Otherwise (a typo after a measure kept out) its block is. None is filed under
+    the other measure of that number or under the policy before."""
     where = _where(st.grid, earlier.row)
-    if previous is not None and measure.measure_no < previous.measure_no:
+    if previous is not None and measure.measure_no <= previous.measure_no:
         st.malformed(
             i,
             "measure",

@@ -210,15 +210,16 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "measure_number_restarts": Template(
             "施策の番号 {number} は {earlier} の別の施策で使われていて、前の施策 {previous} より"
-            "小さい番号です。この行の上の基本方針の見出しが消えているか、読めない形かもしれません",
+            "大きい番号ではありません。この行の上の基本方針の見出しが消えているか、読めない形かも"
+            "しれません。施策の番号が違うのかもしれません",
             "この行の上に次の基本方針の見出し (例「2)地域コミュニティの…(戦略P121)」: 番号・題名・"
             "戦略のページ) があるか確かめてください。見出しが正しければ、この施策の番号を直して"
             "ください。直すまで、この行から次の基本方針の見出しまでの行は読み込まれません "
             "(前の基本方針のものとしては読みません)。",
         ),
         "after_measure_restart": Template(
-            "{line} で施策の番号が小さい番号に戻っています (基本方針の見出しが消えているかもしれ"
-            "ません)。どの基本方針・施策のものか決められない行です",
+            "{line} で施策の番号が前の施策より大きくならず、前に使った番号に戻っています (基本方針の"
+            "見出しが消えているかもしれません)。どの基本方針・施策のものか決められない行です",
             "{line} の上の基本方針の見出しか、{line} の施策の番号を直してください。直すまで、"
             "この行は読み込まれません (前の基本方針のものとしては読みません)。",
         ),
@@ -323,8 +324,8 @@ STRUCTURE: dict[str, dict[str, Template]] = {
         ),
         "measure_number_restarts": Template(
             "measure number {number} is already used by another measure at {earlier} and is "
-            "lower than the measure before ({previous}): a policy heading above this row may "
-            "be missing or unreadable",
+            "not higher than the measure before ({previous}): a policy heading above this row "
+            "may be missing or unreadable, or the number is wrong",
             "Check that the next policy's heading (number, title, strategy page, e.g. "
             "「2)地域コミュニティの…(戦略P121)」) is above this row; if it is, correct this "
             "measure's number. Until then, the rows from here to the next policy heading are "
