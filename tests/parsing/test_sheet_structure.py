@@ -137,6 +137,7 @@ def test_every_new_reason_has_a_message_in_both_languages() -> None:
         "after_missing_measure",
         "submeasure_marker_unreadable",
         "after_unreadable_submeasure",
+        "after_repeated_submeasure",
         "table_header_missing",
         "kpi_empty_cell_filled",
     }
@@ -264,10 +265,40 @@ def test_a_skipped_sub_measure_marker_is_told(tmp_path: Path, r3: ParsedSheet) -
 
 
 def test_a_repeated_marker_is_no_gap(tmp_path: Path) -> None:
-    """② typed as ① is reported as a repeated marker; ③ after it skips nothing."""
+    """② typed as ① is reported as a repeated marker, and the rows after it up to measure
+    1-2 are kept out; nothing is told of a gap."""
     sheet = variant(tmp_path, {43: RAW[42].replace("②", "①", 1)})
-    assert [i.reason for i in sheet.issues] == ["submeasure_number_repeated"]
+    assert [(line_of(sheet, i.row), i.reason) for i in sheet.issues] == [
+        (43, "submeasure_number_repeated")
+    ] + [(n, "after_repeated_submeasure") for n in range(44, 49)]
     assert sheet.notes == ()
+
+
+def test_a_repeated_first_marker_keeps_the_rest_of_the_measure_out(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Measure 1-2's line and KPI deleted (R3 lines 51-52): its ①②③ repeated 1-1's markers
+    (3 errors) while its other rows were filed under 1-1's ①② and ④⑤ without a word. From
+    the repeated ① on, every row up to measure 1-3 is kept out, saying the measure line above
+    it may be missing."""
+    sheet = variant(tmp_path, {51: None, 52: None})
+    shift = {n: n + 2 * (n >= 51) for n in range(1, len(RAW))}
+    kept_out = {shift[line_of(sheet, i.row)]: i for i in sheet.issues}
+    first = kept_out.pop(53)
+    assert (first.reason, dict(first.fields)) == (
+        "submeasure_number_repeated",
+        {"marker": "①", "earlier": "37行"},
+    )
+    assert "施策の行 (番号と題名) が消えているか" in STRUCTURE["ja"][first.reason].message
+    assert {n: i.reason for n, i in kept_out.items()} == dict.fromkeys(
+        _table_rows(54, 62), "after_repeated_submeasure"
+    )
+    assert {shift[n]: at for n, at in filed(sheet).items()} == {
+        n: at for n, at in filed(r3).items() if at[:2] != (1, 2)
+    }
+    assert [(m.policy_no, m.measure_no) for m in sheet.measures] == [
+        (m.policy_no, m.measure_no) for m in r3.measures if (m.policy_no, m.measure_no) != (1, 2)
+    ]
 
 
 # --- the title page and contents before the first heading are no block rows ---------------

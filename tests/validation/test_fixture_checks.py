@@ -438,7 +438,7 @@ def test_a_policy_heading_without_its_page_is_read_with_a_note() -> None:
         ),
         (
             "submeasure_number_repeated.txt",
-            {"project:16"},
+            {"record:16"},
             "取組の記号 ① は同じ施策の 13行 の別の取組",
         ),
     ],
@@ -447,8 +447,9 @@ def test_a_number_used_twice_is_named_with_the_first_use(
     name: str, quarantined: set[str], says: str
 ) -> None:
     """A measure or sub-measure number typed twice merged two of them without a word. Now the
-    second is reported where it is, naming the first; a repeated ① row's project is kept out,
-    and so is a repeated measure's block (its ① and project, not filed under the first 1)."""
+    second is reported where it is, naming the first; a repeated ① row is kept out with the
+    rows after it up to the next measure, and so is a measure number used again with its block
+    (its ① and project, not filed under the first 1)."""
     r = result(name)
     f = r.failures[0]
     assert says in f.message and "確かめてください" in f.hint and "タブ" not in f.hint

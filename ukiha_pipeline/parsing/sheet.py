@@ -799,6 +799,9 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
     )
     number = ("sub", st.sub_scope, sub.submeasure_no)
     earlier = st.numbered.get(number)
+    if earlier is not None and _key(earlier.title) != _key(sub.title):
+        _submeasure_number_reused(st, i, raw, first, earlier)
+        return
     _note_marker_gap(st, i, sub)
     st.submeasures.append(sub)
     st.seq = 0
@@ -807,18 +810,24 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
     _project(st, i, raw, _width(raw), sub)
     if earlier is None:
         st.numbered[number] = sub
-    elif _key(earlier.title) != _key(sub.title):
-        # ② typed as ①: its projects join the other ①. The row's project is kept out
-        # (quarantined, with the reason) until the marker is put right.
-        st.malformed(
-            i,
-            "project",
-            "\t".join(raw),
-            "submeasure_number_repeated",
-            record=f"project:{i}",
-            marker=first[0],
-            earlier=_where(st.grid, earlier.row),
-        )
+
+
+def _submeasure_number_reused(
+    st: _State, i: int, raw: tuple[str, ...], first: str, earlier: MeasureRec | SubmeasureRec
+) -> None:
+    """A marker the measure used before for another title: the next measure's ①②… with its
+    measure line gone, or a typo (② typed as ①). Its row and every row after it up to the
+    next measure or policy line are kept out, none filed under the measure before."""
+    st.malformed(
+        i,
+        "project",
+        "\t".join(raw),
+        "submeasure_number_repeated",
+        marker=first[0],
+        earlier=_where(st.grid, earlier.row),
+    )
+    st.block_lost = (i, "after_repeated_submeasure")
+    st.kpi_open = False
 
 
 def _note_marker_gap(st: _State, i: int, sub: SubmeasureRec) -> None:
@@ -834,8 +843,8 @@ def _note_marker_gap(st: _State, i: int, sub: SubmeasureRec) -> None:
     if title == last_title:
         return  # the same sub-measure's row again (repeated after a page break)
     if ("sub", st.sub_scope, sub.submeasure_no) in st.numbered:
-        # a marker used before for another title: it stands for the next one, as its
-        # failure says (② typed as ①)
+        # a marker used before (for the same title: one repeated after a page break, a
+        # repeat for another title is kept out before this): no gap to tell
         st.last_sub[st.sub_scope] = (last_no + 1, title, i)
         return
     if sub.submeasure_no > last_no + 1:

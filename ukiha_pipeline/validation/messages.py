@@ -236,9 +236,17 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "この行は読み込まれません (前の基本方針のものとしては読みません)。",
         ),
         "submeasure_number_repeated": Template(
-            "取組の記号 {marker} は同じ施策の {earlier} の別の取組で使われています",
-            "取組の記号 (①②…) を確かめてください。直すまで、この行の事業は隔離され、"
-            "続く事業は {earlier} の取組のものとして読み込まれます。",
+            "取組の記号 {marker} は同じ施策の {earlier} の別の取組で使われています。この行の上の"
+            "施策の行 (番号と題名) が消えているか、取組の記号が違うのかもしれません",
+            "この行の上に施策の行 (例「3 うきはっ子…」: 番号と題名の行) があるか確かめてください。"
+            "あれば、取組の記号 (①②…) を直してください。直すまで、この行から次の施策の行までの"
+            "行は読み込まれません ({earlier} の施策のものとしては読みません)。",
+        ),
+        "after_repeated_submeasure": Template(
+            "{line} の取組の記号が同じ施策の別の取組と重なっているため (施策の行が消えている"
+            "かもしれません)、どの施策・取組のものか決められない行です",
+            "{line} の上の施策の行か、{line} の取組の記号を直してください。直すまで、この行は"
+            "読み込まれません (前の施策のものとしては読みません)。",
         ),
         "measure_line_unreadable": Template(
             "施策の行 (番号と題名) のはずの行ですが、読めません",
@@ -351,9 +359,19 @@ STRUCTURE: dict[str, dict[str, Template]] = {
             "this row is not loaded (it is not taken as the previous policy's).",
         ),
         "submeasure_number_repeated": Template(
-            "sub-measure marker {marker} is already used by another sub-measure at {earlier}",
-            "Check the marker (①②…). Until it is right, this row's project is quarantined and "
-            "the projects after it are loaded as those of the sub-measure at {earlier}.",
+            "sub-measure marker {marker} is already used by another sub-measure of the measure "
+            "at {earlier}: the measure line (number and title) above this row may be missing, "
+            "or the marker is wrong",
+            "Check that the measure line (number and title, e.g. 「3 うきはっ子…」) is above "
+            "this row; if it is, correct the marker (①②…). Until then, the rows from here to "
+            "the next measure line are not loaded (they are not taken as the measure's at "
+            "{earlier}).",
+        ),
+        "after_repeated_submeasure": Template(
+            "a row whose measure and sub-measure cannot be told: the marker at {line} is used "
+            "by another sub-measure of the measure (its measure line may be missing)",
+            "Correct the measure line above {line}, or the marker at {line}. Until then, this "
+            "row is not loaded (it is not taken as the previous measure's).",
         ),
         "measure_line_unreadable": Template(
             "a row where a measure line (number and title) belongs, which cannot be read",
