@@ -531,3 +531,54 @@ def test_a_footer_after_the_last_table_is_no_measure(tmp_path: Path, r3: ParsedS
     assert filed(sheet) == filed(r3)
     assert [i.reason for i in sheet.issues] == ["table_row_shape"]
     assert sheet.notes == r3.notes
+
+
+# --- a measure or sub-measure continued after a page break -----------------------------------
+
+
+def _page_break_before_41(line: str) -> dict[int, str | None]:
+    """A page break between two projects of 1-1 ① (R3 lines 40 and 41): the table header
+    again, then `line`; lines after 41 move down by 3 (`line` may end on row 41's cells)."""
+    return {41: "\n".join(["", RAW[HEADER - 1], line if "\t" in line else line + "\n" + RAW[40]])}
+
+
+@pytest.mark.parametrize("mark", ["（続き）", "(続き)", "（つづき）", " 続き", "続き", ""])
+def test_a_measure_line_repeated_as_continued_is_the_same_measure(
+    tmp_path: Path, r3: ParsedSheet, mark: str
+) -> None:
+    """`1 農業や…（続き）` after a page break was measure 1 again for another title: 9 errors
+    (28 once a reused number kept the rest of the policy out). It is the same measure."""
+    sheet = variant(tmp_path, _page_break_before_41(RAW[34].rstrip("\t") + mark))
+    shift = {n: n - 3 * (n > 41) for n in range(1, len(RAW) + 4)}
+    assert sheet.issues == ()
+    assert {shift[n]: at for n, at in filed(sheet).items()} == filed(r3)
+    assert {(m.policy_no, m.measure_no, m.title) for m in sheet.measures} == {
+        (m.policy_no, m.measure_no, m.title) for m in r3.measures
+    }
+
+
+@pytest.mark.parametrize("mark", ["（続き）", "(続き)", "（つづき）", "続き", ""])
+def test_a_submeasure_repeated_as_continued_is_the_same_submeasure(
+    tmp_path: Path, r3: ParsedSheet, mark: str
+) -> None:
+    """`①収益性の…（続き）` with a project after a page break was a repeated ① for another
+    title: its project was kept out (then, the rest of the measure). It is the same ①, its
+    projects counted on."""
+    title = RAW[36].split("\t")[0]
+    sheet = variant(tmp_path, _page_break_before_41(title + mark + RAW[40]))
+    shift = {n: n - 2 * (n > 41) for n in range(1, len(RAW) + 3)}
+    assert sheet.issues == ()
+    assert {shift[n]: at for n, at in filed(sheet).items()} == filed(r3)
+    seq = [
+        p.seq for p in sheet.projects if (p.policy_no, p.measure_no, p.submeasure_no) == (1, 1, 1)
+    ]
+    assert seq == list(range(1, 7))
+    assert {(s.measure_no, s.submeasure_no, s.title) for s in sheet.submeasures} == {
+        (s.measure_no, s.submeasure_no, s.title) for s in r3.submeasures
+    }
+
+
+def test_a_continued_mark_on_another_measures_number_is_no_continuation(tmp_path: Path) -> None:
+    """`1 農業や…（続き）` after measure 1-2 is measure 1 used again, not measure 1-2 going on."""
+    sheet = variant(tmp_path, {62: RAW[61] + "\n" + RAW[34].rstrip("\t") + "（続き）"})
+    assert [i.reason for i in sheet.issues][:1] == ["measure_number_restarts"]

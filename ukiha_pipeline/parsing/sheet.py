@@ -63,6 +63,9 @@ _POLICY_HEADING = re.compile(r"^(\d+)\)\s*(.+?)\s*\(戦略P(\d+)\)$")
 _POLICY_LIKE = re.compile(r"^(\d+)[).](.+)$")
 _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
+#: A measure or sub-measure line repeated after a page break with a mark that it goes on:
+#: `（続き）`, `(続き)`, `（つづき）` or `続き` at its end (on the matching form)
+_CONTINUED = re.compile(r"(?:\((?:続き|つづき)\)|続き)$")
 _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 #: A measure line's number and title, on the NFKC text with its spaces (`2 5G…` is 2, `25G…`
 #: is 25, `２　５Ｇ…` is 2; `2.…` / `2．…` are 2). The number is small and no date's or time's
@@ -731,17 +734,20 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
     measure = MeasureRec(i, policy.policy_no, int(measure_match.group(1)), title)
     earlier = st.numbered.get(("measure", policy.policy_no, measure.measure_no))
     previous = st.measure()
+    current = previous is not None and previous.measure_no == measure.measure_no
+    same = earlier is not None and _same_title(earlier.title, title, continued=current)
     # the sub-measure markers' scope: the measure, counted from its first heading
-    st.sub_scope = earlier.row if earlier is not None and _key(earlier.title) == _key(title) else i
+    st.sub_scope = earlier.row if earlier is not None and same else i
     st.kpi_open = True
     st.block_lost = None
     st.sub_lost = None
-    if earlier is not None and _key(earlier.title) != _key(title):
+    if earlier is not None and not same:
         _measure_number_reused(st, i, cells, measure, earlier, previous)
         return
     if earlier is None:
         st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
-    # (the same number and title again: the heading repeated after a page break)
+    else:  # the heading repeated after a page break, maybe marked `（続き）`
+        measure = replace(measure, title=earlier.title)
     st.measures.append(measure)
     extra = [c for c in cells[1:] if c]
     if extra:
@@ -749,6 +755,14 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
             f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
             "後ろのセルは読みません: " + " / ".join(extra)
         )
+
+
+def _same_title(title: str, again: str, *, continued: bool) -> bool:
+    """`again` is `title` as a line repeated after a page break writes it: the same, or, when
+    it repeats the current measure or sub-measure (`continued`), with a mark that it goes on
+    (`農業や…（続き）`)."""
+    key, again_key = _key(title), _key(again)
+    return again_key == key or (continued and _CONTINUED.sub("", again_key) == key)
 
 
 def _measure_number_reused(
@@ -799,12 +813,17 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
     )
     number = ("sub", st.sub_scope, sub.submeasure_no)
     earlier = st.numbered.get(number)
-    if earlier is not None and _key(earlier.title) != _key(sub.title):
-        _submeasure_number_reused(st, i, raw, first, earlier)
-        return
+    current = st.submeasure()
+    continued = current is not None and current.submeasure_no == sub.submeasure_no
+    if earlier is not None:
+        if not _same_title(earlier.title, sub.title, continued=continued):
+            _submeasure_number_reused(st, i, raw, first, earlier)
+            return
+        sub = replace(sub, title=earlier.title)  # repeated after a page break
     _note_marker_gap(st, i, sub)
     st.submeasures.append(sub)
-    st.seq = 0
+    if not (continued and earlier is not None):  # its projects are counted on
+        st.seq = 0
     st.kpi_open = False
     st.sub_lost = None
     _project(st, i, raw, _width(raw), sub)
