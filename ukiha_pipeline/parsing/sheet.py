@@ -69,10 +69,14 @@ _MEASURE = re.compile(r"^(\d+)\s*(\S.*)$")
 #: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
 _TITLE_PREFIX = (
     r"(?:(?:令和|平成|[RH])\s*(?:元|\d+)\s*年度?|\d{4}\s*年度?|第\s*\d+\s*期"
-    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県)"
+    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県"
+    # a county before the town or village it holds (`三井郡大刀洗町`), not `大和郡山市`
+    r"|[一-鿿]{1,3}郡(?=(?:(?!市)[ぁ-ゖァ-ヺー一-鿿々ヶ]){1,9}?[町村]))"
 )
 _NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
 _SUFFIXES = "市町村"
+#: What follows 市/町/村 when they start a word (`町づくり`, `町内`, `市政`), not end a name
+_WORD_AFTER_SUFFIX = ("づくり", "内", "外", "政", "長", "立", "営", "議", "役")
 #: What reads as a name but is a word: 市町村, 市町, 町村, 都市 (`都市計画`)
 _GENERIC = re.compile(r"[市町村都]+")
 _NAME = rf"[{_NAME_CHARS}]{{1,9}}?[{_SUFFIXES}]"  # the shortest: `うきは市` of `うきは市民…`
@@ -313,7 +317,7 @@ def parse_grid(
             # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
             # the title wherever its cell is (centred in column C, after a date cell)
             title_cell = next((c for c in cells if c), "")
-            if not (title or block_before_policy) and _is_title(title_cell, _key(title_cell)):
+            if not block_before_policy and _better_title(title, found_municipality, title_cell):
                 title = title_cell
                 found_municipality = municipality_from_title(title_cell)
             elif block_before_policy or _starts_policy_block(cells, first_key):
@@ -365,6 +369,11 @@ def parse_grid(
             "見出しを直すか --fiscal-year で指定してください。",
             source_file=grid.source_file,
         )
+    if municipality is None and found_municipality is None:
+        notes.append(
+            f"タイトル行から市町村名が読めません。{default_municipality} のシートとして読み込み"
+            "ます。違う市町村のシートなら --municipality で指定してください。"
+        )
     return ParsedSheet(
         grid=grid,
         municipality=municipality or found_municipality or default_municipality,
@@ -406,15 +415,27 @@ def municipality_from_title(title: str) -> str | None:
     for m in _MUNICIPALITY.finditer(text):
         name = m.group("after") or m.group("word")
         # the shortest name ends at the first 市/町/村: one that goes on with another is
-        # longer (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市)
+        # longer (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市), unless that other
+        # starts a word (`朝倉市町づくり`, `朝倉市市民`)
         end = m.end()
         while end < len(text) and text[end] in _SUFFIXES and len(name) < 10:
+            if _starts_word(text, end, name):
+                break
             name, end = name + text[end], end + 1
         if not _GENERIC.fullmatch(name):  # 【市町村提出用】, 都市計画: words, not names
             found.append((m.group("after") is not None, name))
     # a name after 第2期, a year or a prefecture before one where a word starts
     # (`デジタル田園都市国家構想 第2期うきは市…`)
     return next((name for after, name in found if after), found[0][1] if found else None)
+
+
+def _starts_word(text: str, end: int, name: str) -> bool:
+    """The 市/町/村 at `end`, right after `name`, starts a word (`朝倉市` + `町づくり`, `町内`):
+    `name` ends there. Its residents `市民` only after a name with the same ending (`朝倉市` +
+    `市民`): `上市` + `町民` is 上市町's residents. (`四日市市民` so reads as 四日市.)"""
+    if text.startswith(_WORD_AFTER_SUFFIX, end + 1):
+        return True
+    return text.startswith("民", end + 1) and text[end] == name[-1]
 
 
 def _year_notes(
@@ -563,8 +584,24 @@ def _next_first_key(grid: Grid, i: int) -> str:
 
 
 def _is_title(first: str, first_key: str) -> bool:
-    """The sheet's title line (`…ルネッサンス戦略 PDCAシート`), not the strategy period."""
-    return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
+    """Written like the sheet's title line (`…ルネッサンス戦略 PDCAシート`)."""
+    return "PDCA" in first_key or "戦略" in first_key
+
+
+def _better_title(title: str, title_municipality: str | None, line: str) -> bool:
+    """`line` (before the first heading) is the title rather than `title`, the one taken so
+    far: the title names the municipality and the strategy. A line naming a municipality
+    that can be read wins over one naming none (a cover line `第1回 総合戦略推進会議` above
+    it); else the first such line, one without `～` (the strategy's period) before one with."""
+    if not _is_title(line, _key(line)) or _POLICY_NUMBER.match(line):  # `3)…(戦略P123)`
+        return False
+    if not title:
+        return True
+    if title_municipality is not None:
+        return False
+    if municipality_from_title(line) is not None:
+        return True
+    return "～" in title and "～" not in line
 
 
 def _starts_policy_block(cells: list[str], first_key: str) -> bool:
