@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from ukiha_pipeline.errors import SheetFatal
@@ -389,3 +390,51 @@ def test_contents_lines_with_their_pages_are_no_policies(tmp_path: Path, r3: Par
     assert sheet.policies == r3.policies
     assert (sheet.issues, sheet.notes) == ((), ())
     assert filed(sheet) == filed(r3)
+
+
+# --- cover lines and the title repeated -----------------------------------------------------
+
+
+def test_a_kpi_label_alone_on_the_cover_is_no_block_row(tmp_path: Path, r3: ParsedSheet) -> None:
+    """`KPI（重要業績評価指標）の見方` above the title started policy 1's block: every line
+    before heading 1 was a before_policy error and the title was lost."""
+    path = tmp_path / "cover.txt"
+    path.write_text("KPI（重要業績評価指標）の見方\n\n" + "\n".join(RAW), encoding="utf-8")
+    sheet = parse_grid(read_grid(path))
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert sheet.notes == ()
+
+
+def test_the_title_repeated_at_the_top_of_a_page_is_skipped(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """The title again before heading 2 was a malformed row 「セル 1 個」."""
+    sheet = variant(tmp_path, {71: RAW[4] + "\n\n" + RAW[70]})
+    assert sheet.issues == ()
+    assert sheet.notes == ()
+    assert len(sheet.projects) == len(r3.projects)
+
+
+def test_a_workbook_with_the_title_atop_each_policys_tab_reads_clean(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """One tab per policy, each starting with the title: A1 of tabs 2-4 were errors."""
+    wb = openpyxl.Workbook()
+    assert wb.active is not None
+    wb.remove(wb.active)
+    bounds = [(1, 70), (71, 114), (115, 164), (165, len(RAW))]
+    for n, (first, last) in enumerate(bounds, start=1):
+        ws = wb.create_sheet(f"基本方針{n}")
+        lines = RAW[first - 1 : last] if n == 1 else [RAW[4], "", *RAW[first - 1 : last]]
+        for r, line in enumerate(lines, start=1):
+            for c, text in enumerate(line.split("\t"), start=1):
+                if text:
+                    ws.cell(r, c, text)
+    path = tmp_path / "tabs.xlsx"
+    wb.save(path)
+    sheet = parse_grid(read_grid(path))
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert len(sheet.projects) == len(r3.projects)
+    assert len(sheet.policies) == 4

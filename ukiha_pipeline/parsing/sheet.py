@@ -325,6 +325,9 @@ def parse_grid(
                 block_before_policy = True
             continue
 
+        if _is_repeated_title(cells, title):  # at the top of a page or worksheet
+            continue
+
         if _is_header(cells):
             st.flush_policy_kpi()
             st.in_table = True
@@ -588,6 +591,12 @@ def _is_title(first: str, first_key: str) -> bool:
     return "PDCA" in first_key or "戦略" in first_key
 
 
+def _is_repeated_title(cells: list[str], title: str) -> bool:
+    """The row is the sheet's title again, alone on its row (in whichever column)."""
+    written = [c for c in cells if c]
+    return bool(title) and len(written) == 1 and _key(written[0]) == _key(title)
+
+
 def _better_title(title: str, title_municipality: str | None, line: str) -> bool:
     """`line` (before the first heading) is the title rather than `title`, the one taken so
     far: the title names the municipality and the strategy. A line naming a municipality
@@ -608,10 +617,13 @@ def _starts_policy_block(cells: list[str], first_key: str) -> bool:
     """A row only a policy's block or table has: 概要 / ねらい, a policy KPI's 現状値 /
     目標値 / 最新値, the table header, a KPI row, a sub-measure `①…` or a project row (a
     flag ○/× in its 5th cell). Not a title page's or contents' line, however many cells it
-    has (a date in column G, a title centred in column C, an instructions tab's table)."""
+    has (a date in column G, a title centred in column C, an instructions tab's table). A
+    概要 / ねらい / KPI label alone on its row is a cover line (`KPI（重要業績評価指標）の見方`):
+    their rows have more cells written."""
+    labelled = sum(1 for c in cells if c) > 1
     return (
-        first_key in ("概要", "ねらい", "事業一覧")
-        or first_key.startswith("KPI")
+        first_key == "事業一覧"
+        or (labelled and (first_key in ("概要", "ねらい") or first_key.startswith("KPI")))
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
         or (len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS)
         or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in _FLAGS)
