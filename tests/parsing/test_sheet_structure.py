@@ -219,6 +219,26 @@ def test_without_the_first_heading_a_contents_line_is_no_policy(
     assert sheet.notes == ()
 
 
+def test_without_the_first_heading_contents_lines_with_pages_are_no_policies(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 1 (line 27) cleared and the contents lines (13-25) written with their pages:
+    they were read as headings, policy 4 (line 25) taking policy 1's block, and the real
+    policies 2-4 were notes of a table twice and malformed rows. The run of heading lines with
+    no block between them is the contents: policy 1's rows are kept out, 2-4 read as in R3."""
+    pages = {13: 119, 17: 121, 21: 123, 25: 125}
+    edits: dict[int, str | None] = {n: f"{RAW[n - 1]}(戦略P{p})" for n, p in pages.items()}
+    sheet = variant(tmp_path, {**edits, 27: ""})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    block = {n for n in range(28, 71) if RAW[n - 1].strip()}  # up to heading 2 (71)
+    assert kept_out == dict.fromkeys(block, "before_policy")
+    assert [(p.policy_no, p.row) for p in sheet.policies] == [
+        (p.policy_no, p.row) for p in r3.policies if p.policy_no != 1
+    ]
+    assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[0] != 1}
+    assert sheet.notes == ()
+
+
 def test_a_first_heading_without_its_page_is_still_read_after_the_contents(
     tmp_path: Path, r3: ParsedSheet
 ) -> None:

@@ -514,8 +514,8 @@ def _policy_heading(
     heading has been read yet, so row `i` may be in the table of contents, whose last line
     has a 概要 row after it when the first heading is gone: a loose heading there is one only
     in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
-    A contents line written with its page (`1)title(戦略P119)`) has no block of its own (the
-    next heading follows it at once) and its number's heading comes later: not a heading.
+    A contents line written with its page (`1)title(戦略P119)`) is not a heading either: see
+    `_is_contents_line`.
     """
     heading = _heading_form(grid, i, cells, first_key)
     if heading is None or not contents:
@@ -529,12 +529,37 @@ def _policy_heading(
 
 
 def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
-    """Row `i`, written as heading `number`, has no block (the next row that is not empty is
-    written as a heading) and a heading of the same number comes later."""
+    """Row `i`, written as heading `number`, is in the table of contents: a run of lines
+    written as headings with no block between them (each follows the one before at once).
+
+    A line of the run but its last is one when a heading of its number comes later, or when
+    the run's last line is one. The last line (its block follows it) is one when the headings
+    after it do not go on from its number (`4)…` then the heading of 2: heading 1 is gone
+    and the block after `4)…` is policy 1's). A line alone, no heading line next to it, is not.
+    """
     later = list(_headings_after(grid, i))
-    if not later or later[0][0] != _next_row(grid, i):
+    run = [(i, number)]  # row `i` and the heading lines that follow it at once
+    for row, n in later:
+        if row != _next_row(grid, run[-1][0]):
+            break
+        run.append((row, n))
+    if len(run) > 1 and any(n == number for _, n in later[1:]):
+        return True
+    if len(run) == 1 and not _follows_heading(grid, i):
         return False
-    return any(n == number for _, n in later[1:])
+    after_run = later[len(run) - 1 :]
+    return bool(after_run) and after_run[0][1] <= run[-1][1]
+
+
+def _follows_heading(grid: Grid, i: int) -> bool:
+    """The row before `i` that is not empty is written as a policy heading."""
+    for j in range(i - 1, -1, -1):
+        cells = [clean_cell(c) for c in grid.rows[j]]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            return _heading_form(grid, j, cells, _key(cells[0])) is not None
+    return False
 
 
 def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
