@@ -458,3 +458,26 @@ def test_a_workbook_with_the_title_atop_each_policys_tab_reads_clean(
     assert sheet.title == r3.title
     assert len(sheet.projects) == len(r3.projects)
     assert len(sheet.policies) == 4
+
+
+# --- last year's sheet pasted after this year's ----------------------------------------------
+
+
+def test_last_years_table_pasted_after_this_years_is_fatal(tmp_path: Path) -> None:
+    """R3's text then the same with R2年度 headers: both were loaded (事業 198, notes only)."""
+    path = tmp_path / "two_years.txt"
+    last_year = [line.replace("R3年度", "R2年度") for line in RAW]
+    path.write_text("\n".join([*RAW, "", *last_year]), encoding="utf-8")
+    with pytest.raises(SheetFatal) as fatal:
+        parse_grid(read_grid(path))
+    assert fatal.value.check == "unrecognized_layout"
+    message = str(fatal.value)
+    assert "27行" in message and f"{len(RAW) + 2 + 26}行" in message
+    assert "令和3年度" in message and "令和2年度" in message
+
+
+def test_the_same_years_table_twice_is_still_read_with_notes(tmp_path: Path) -> None:
+    path = tmp_path / "twice.txt"
+    path.write_text("\n".join([*RAW, "", *RAW]), encoding="utf-8")
+    sheet = parse_grid(read_grid(path))
+    assert any("同じ表が二度" in n for n in sheet.notes)

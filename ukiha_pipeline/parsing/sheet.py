@@ -361,6 +361,7 @@ def parse_grid(
             source_file=grid.source_file,
         )
     require_one_fiscal_year(grid, header_years)
+    _require_one_years_policies(grid, st.policies, header_years)
     notes += _skip_sheetless_worksheets(st)
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
     notes += _year_notes(grid, detected_fy, fy_row, other_years, fiscal_year)
@@ -439,6 +440,39 @@ def _starts_word(text: str, end: int, name: str) -> bool:
     if text.startswith(_WORD_AFTER_SUFFIX, end + 1):
         return True
     return text.startswith("民", end + 1) and text[end] == name[-1]
+
+
+def _require_one_years_policies(
+    grid: Grid, policies: list[PolicyRec], header_years: dict[int, int]
+) -> None:
+    """Raise SheetFatal(unrecognized_layout) when a policy number comes again and its table
+    header names another fiscal year than the first one's: last year's sheet pasted after this
+    year's in one worksheet or text export would be loaded with it (both years' projects)."""
+    first: dict[int, PolicyRec] = {}
+    for policy in policies:
+        earlier = first.setdefault(policy.policy_no, policy)
+        if earlier is policy:
+            continue
+        year, again = _table_year(header_years, earlier.row), _table_year(header_years, policy.row)
+        if year is None or again is None or year[1] == again[1]:
+            continue
+        n = policy.policy_no
+        raise SheetFatal(
+            "unrecognized_layout",
+            f"1 つのファイルに 2 つの年度のシートがあります: 基本方針 {n} が "
+            f"{_where(grid, earlier.row)} (事業一覧の見出し {_where(grid, year[0])} は "
+            f"{fiscal_year_label(year[1])}) と {_where(grid, policy.row)} (見出し "
+            f"{_where(grid, again[0])} は {fiscal_year_label(again[1])}) にあります。"
+            "1 つのファイルには 1 つの年度のシートだけを入れてください (前年度の表は別のファイル"
+            "に移すか、削除してください)。",
+            source_file=grid.source_file,
+        )
+
+
+def _table_year(header_years: dict[int, int], row: int) -> tuple[int, int] | None:
+    """(row, year) of the first table header after policy heading `row` naming a year."""
+    after = [i for i in header_years if i > row]
+    return (min(after), header_years[min(after)]) if after else None
 
 
 def _year_notes(
