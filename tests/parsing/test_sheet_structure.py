@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from ukiha_pipeline.errors import SheetFatal
@@ -216,6 +217,26 @@ def test_without_the_first_heading_a_contents_line_is_no_policy(
     assert [(m.policy_no, m.measure_no, m.title) for m in sheet.measures] == [
         (m.policy_no, m.measure_no, m.title) for m in r3.measures if m.policy_no != 1
     ]
+    assert sheet.notes == ()
+
+
+def test_without_the_first_heading_contents_lines_with_pages_are_no_policies(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """Heading 1 (line 27) cleared and the contents lines (13-25) written with their pages:
+    they were read as headings, policy 4 (line 25) taking policy 1's block, and the real
+    policies 2-4 were notes of a table twice and malformed rows. The run of heading lines with
+    no block between them is the contents: policy 1's rows are kept out, 2-4 read as in R3."""
+    pages = {13: 119, 17: 121, 21: 123, 25: 125}
+    edits: dict[int, str | None] = {n: f"{RAW[n - 1]}(戦略P{p})" for n, p in pages.items()}
+    sheet = variant(tmp_path, {**edits, 27: ""})
+    kept_out = {line_of(sheet, i.row): i.reason for i in sheet.issues}
+    block = {n for n in range(28, 71) if RAW[n - 1].strip()}  # up to heading 2 (71)
+    assert kept_out == dict.fromkeys(block, "before_policy")
+    assert [(p.policy_no, p.row) for p in sheet.policies] == [
+        (p.policy_no, p.row) for p in r3.policies if p.policy_no != 1
+    ]
+    assert filed(sheet) == {n: at for n, at in filed(r3).items() if at[0] != 1}
     assert sheet.notes == ()
 
 
@@ -582,3 +603,74 @@ def test_a_continued_mark_on_another_measures_number_is_no_continuation(tmp_path
     """`1 農業や…（続き）` after measure 1-2 is measure 1 used again, not measure 1-2 going on."""
     sheet = variant(tmp_path, {62: RAW[61] + "\n" + RAW[34].rstrip("\t") + "（続き）"})
     assert [i.reason for i in sheet.issues][:1] == ["measure_number_restarts"]
+
+
+# --- cover lines and the title repeated -----------------------------------------------------
+
+
+def test_a_kpi_label_alone_on_the_cover_is_no_block_row(tmp_path: Path, r3: ParsedSheet) -> None:
+    """`KPI（重要業績評価指標）の見方` above the title started policy 1's block: every line
+    before heading 1 was a before_policy error and the title was lost."""
+    path = tmp_path / "cover.txt"
+    path.write_text("KPI（重要業績評価指標）の見方\n\n" + "\n".join(RAW), encoding="utf-8")
+    sheet = parse_grid(read_grid(path))
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert sheet.notes == ()
+
+
+def test_the_title_repeated_at_the_top_of_a_page_is_skipped(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """The title again before heading 2 was a malformed row 「セル 1 個」."""
+    sheet = variant(tmp_path, {71: RAW[4] + "\n\n" + RAW[70]})
+    assert sheet.issues == ()
+    assert sheet.notes == ()
+    assert len(sheet.projects) == len(r3.projects)
+
+
+def test_a_workbook_with_the_title_atop_each_policys_tab_reads_clean(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """One tab per policy, each starting with the title: A1 of tabs 2-4 were errors."""
+    wb = openpyxl.Workbook()
+    assert wb.active is not None
+    wb.remove(wb.active)
+    bounds = [(1, 70), (71, 114), (115, 164), (165, len(RAW))]
+    for n, (first, last) in enumerate(bounds, start=1):
+        ws = wb.create_sheet(f"基本方針{n}")
+        lines = RAW[first - 1 : last] if n == 1 else [RAW[4], "", *RAW[first - 1 : last]]
+        for r, line in enumerate(lines, start=1):
+            for c, text in enumerate(line.split("\t"), start=1):
+                if text:
+                    ws.cell(r, c, text)
+    path = tmp_path / "tabs.xlsx"
+    wb.save(path)
+    sheet = parse_grid(read_grid(path))
+    assert sheet.issues == ()
+    assert sheet.title == r3.title
+    assert len(sheet.projects) == len(r3.projects)
+    assert len(sheet.policies) == 4
+
+
+# --- last year's sheet pasted after this year's ----------------------------------------------
+
+
+def test_last_years_table_pasted_after_this_years_is_fatal(tmp_path: Path) -> None:
+    """R3's text then the same with R2年度 headers: both were loaded (事業 198, notes only)."""
+    path = tmp_path / "two_years.txt"
+    last_year = [line.replace("R3年度", "R2年度") for line in RAW]
+    path.write_text("\n".join([*RAW, "", *last_year]), encoding="utf-8")
+    with pytest.raises(SheetFatal) as fatal:
+        parse_grid(read_grid(path))
+    assert fatal.value.check == "unrecognized_layout"
+    message = str(fatal.value)
+    assert "27行" in message and f"{len(RAW) + 2 + 26}行" in message
+    assert "令和3年度" in message and "令和2年度" in message
+
+
+def test_the_same_years_table_twice_is_still_read_with_notes(tmp_path: Path) -> None:
+    path = tmp_path / "twice.txt"
+    path.write_text("\n".join([*RAW, "", *RAW]), encoding="utf-8")
+    sheet = parse_grid(read_grid(path))
+    assert any("同じ表が二度" in n for n in sheet.notes)

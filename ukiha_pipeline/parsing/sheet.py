@@ -75,10 +75,14 @@ _MEASURE = re.compile(r"^\s*(\d{1,2})(?!\d|[-/.]\d|[年月:])\s*(\S.*)$")
 #: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
 _TITLE_PREFIX = (
     r"(?:(?:令和|平成|[RH])\s*(?:元|\d+)\s*年度?|\d{4}\s*年度?|第\s*\d+\s*期"
-    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県)"
+    r"|北海道|東京都|京都府|大阪府|[一-鿿]{2,3}県"
+    # a county before the town or village it holds (`三井郡大刀洗町`), not `大和郡山市`
+    r"|[一-鿿]{1,3}郡(?=(?:(?!市)[ぁ-ゖァ-ヺー一-鿿々ヶ]){1,9}?[町村]))"
 )
 _NAME_CHARS = "ぁ-ゖァ-ヺー一-鿿々ヶ"  # kana and kanji: what a municipality's name is written in
 _SUFFIXES = "市町村"
+#: What follows 市/町/村 when they start a word (`町づくり`, `町内`, `市政`), not end a name
+_WORD_AFTER_SUFFIX = ("づくり", "内", "外", "政", "長", "立", "営", "議", "役")
 #: What reads as a name but is a word: 市町村, 市町, 町村, 都市 (`都市計画`)
 _GENERIC = re.compile(r"[市町村都]+")
 _NAME = rf"[{_NAME_CHARS}]{{1,9}}?[{_SUFFIXES}]"  # the shortest: `うきは市` of `うきは市民…`
@@ -319,12 +323,15 @@ def parse_grid(
             # row on, every row (a measure line `1 農業…` too) is one that none may go unseen
             # the title wherever its cell is (centred in column C, after a date cell)
             title_cell = next((c for c in cells if c), "")
-            if not (title or block_before_policy) and _is_title(title_cell, _key(title_cell)):
+            if not block_before_policy and _better_title(title, found_municipality, title_cell):
                 title = title_cell
                 found_municipality = municipality_from_title(title_cell)
             elif block_before_policy or _starts_policy_block(cells, first_key):
                 st.malformed(i, "row", "\t".join(raw), "before_policy")
                 block_before_policy = True
+            continue
+
+        if _is_repeated_title(cells, title):  # at the top of a page or worksheet
             continue
 
         if _is_header(cells):
@@ -360,6 +367,7 @@ def parse_grid(
             source_file=grid.source_file,
         )
     require_one_fiscal_year(grid, header_years)
+    _require_one_years_policies(grid, st.policies, header_years)
     notes += _skip_sheetless_worksheets(st)
     fy_final = fiscal_year if fiscal_year is not None else detected_fy
     notes += _year_notes(grid, detected_fy, fy_row, other_years, fiscal_year)
@@ -370,6 +378,11 @@ def parse_grid(
             "年度が分かりません: 事業一覧の見出しに「R3年度事業化」のような年度がありません。"
             "見出しを直すか --fiscal-year で指定してください。",
             source_file=grid.source_file,
+        )
+    if municipality is None and found_municipality is None:
+        notes.append(
+            f"タイトル行から市町村名が読めません。{default_municipality} のシートとして読み込み"
+            "ます。違う市町村のシートなら --municipality で指定してください。"
         )
     return ParsedSheet(
         grid=grid,
@@ -412,15 +425,60 @@ def municipality_from_title(title: str) -> str | None:
     for m in _MUNICIPALITY.finditer(text):
         name = m.group("after") or m.group("word")
         # the shortest name ends at the first 市/町/村: one that goes on with another is
-        # longer (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市)
+        # longer (上市町, 四日市市, 十日町市, 大町市, 田村市, 野々市市), unless that other
+        # starts a word (`朝倉市町づくり`, `朝倉市市民`)
         end = m.end()
         while end < len(text) and text[end] in _SUFFIXES and len(name) < 10:
+            if _starts_word(text, end, name):
+                break
             name, end = name + text[end], end + 1
         if not _GENERIC.fullmatch(name):  # 【市町村提出用】, 都市計画: words, not names
             found.append((m.group("after") is not None, name))
     # a name after 第2期, a year or a prefecture before one where a word starts
     # (`デジタル田園都市国家構想 第2期うきは市…`)
     return next((name for after, name in found if after), found[0][1] if found else None)
+
+
+def _starts_word(text: str, end: int, name: str) -> bool:
+    """The 市/町/村 at `end`, right after `name`, starts a word (`朝倉市` + `町づくり`, `町内`):
+    `name` ends there. Its residents `市民` only after a name with the same ending (`朝倉市` +
+    `市民`): `上市` + `町民` is 上市町's residents. (`四日市市民` so reads as 四日市.)"""
+    if text.startswith(_WORD_AFTER_SUFFIX, end + 1):
+        return True
+    return text.startswith("民", end + 1) and text[end] == name[-1]
+
+
+def _require_one_years_policies(
+    grid: Grid, policies: list[PolicyRec], header_years: dict[int, int]
+) -> None:
+    """Raise SheetFatal(unrecognized_layout) when a policy number comes again and its table
+    header names another fiscal year than the first one's: last year's sheet pasted after this
+    year's in one worksheet or text export would be loaded with it (both years' projects)."""
+    first: dict[int, PolicyRec] = {}
+    for policy in policies:
+        earlier = first.setdefault(policy.policy_no, policy)
+        if earlier is policy:
+            continue
+        year, again = _table_year(header_years, earlier.row), _table_year(header_years, policy.row)
+        if year is None or again is None or year[1] == again[1]:
+            continue
+        n = policy.policy_no
+        raise SheetFatal(
+            "unrecognized_layout",
+            f"1 つのファイルに 2 つの年度のシートがあります: 基本方針 {n} が "
+            f"{_where(grid, earlier.row)} (事業一覧の見出し {_where(grid, year[0])} は "
+            f"{fiscal_year_label(year[1])}) と {_where(grid, policy.row)} (見出し "
+            f"{_where(grid, again[0])} は {fiscal_year_label(again[1])}) にあります。"
+            "1 つのファイルには 1 つの年度のシートだけを入れてください (前年度の表は別のファイル"
+            "に移すか、削除してください)。",
+            source_file=grid.source_file,
+        )
+
+
+def _table_year(header_years: dict[int, int], row: int) -> tuple[int, int] | None:
+    """(row, year) of the first table header after policy heading `row` naming a year."""
+    after = [i for i in header_years if i > row]
+    return (min(after), header_years[min(after)]) if after else None
 
 
 def _year_notes(
@@ -496,8 +554,8 @@ def _policy_heading(
     heading has been read yet, so row `i` may be in the table of contents, whose last line
     has a 概要 row after it when the first heading is gone: a loose heading there is one only
     in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
-    A contents line written with its page (`1)title(戦略P119)`) has no block of its own (the
-    next heading follows it at once) and its number's heading comes later: not a heading.
+    A contents line written with its page (`1)title(戦略P119)`) is not a heading either: see
+    `_is_contents_line`.
     """
     heading = _heading_form(grid, i, cells, first_key)
     if heading is None or not contents:
@@ -511,12 +569,37 @@ def _policy_heading(
 
 
 def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
-    """Row `i`, written as heading `number`, has no block (the next row that is not empty is
-    written as a heading) and a heading of the same number comes later."""
+    """Row `i`, written as heading `number`, is in the table of contents: a run of lines
+    written as headings with no block between them (each follows the one before at once).
+
+    A line of the run but its last is one when a heading of its number comes later, or when
+    the run's last line is one. The last line (its block follows it) is one when the headings
+    after it do not go on from its number (`4)…` then the heading of 2: heading 1 is gone
+    and the block after `4)…` is policy 1's). A line alone, no heading line next to it, is not.
+    """
     later = list(_headings_after(grid, i))
-    if not later or later[0][0] != _next_row(grid, i):
+    run = [(i, number)]  # row `i` and the heading lines that follow it at once
+    for row, n in later:
+        if row != _next_row(grid, run[-1][0]):
+            break
+        run.append((row, n))
+    if len(run) > 1 and any(n == number for _, n in later[1:]):
+        return True
+    if len(run) == 1 and not _follows_heading(grid, i):
         return False
-    return any(n == number for _, n in later[1:])
+    after_run = later[len(run) - 1 :]
+    return bool(after_run) and after_run[0][1] <= run[-1][1]
+
+
+def _follows_heading(grid: Grid, i: int) -> bool:
+    """The row before `i` that is not empty is written as a policy heading."""
+    for j in range(i - 1, -1, -1):
+        cells = [clean_cell(c) for c in grid.rows[j]]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            return _heading_form(grid, j, cells, _key(cells[0])) is not None
+    return False
 
 
 def _strict_heading(cells: list[str], first_key: str) -> tuple[int, int] | None:
@@ -569,18 +652,43 @@ def _next_first_key(grid: Grid, i: int) -> str:
 
 
 def _is_title(first: str, first_key: str) -> bool:
-    """The sheet's title line (`…ルネッサンス戦略 PDCAシート`), not the strategy period."""
-    return ("PDCA" in first_key or "戦略" in first_key) and "～" not in first
+    """Written like the sheet's title line (`…ルネッサンス戦略 PDCAシート`)."""
+    return "PDCA" in first_key or "戦略" in first_key
+
+
+def _is_repeated_title(cells: list[str], title: str) -> bool:
+    """The row is the sheet's title again, alone on its row (in whichever column)."""
+    written = [c for c in cells if c]
+    return bool(title) and len(written) == 1 and _key(written[0]) == _key(title)
+
+
+def _better_title(title: str, title_municipality: str | None, line: str) -> bool:
+    """`line` (before the first heading) is the title rather than `title`, the one taken so
+    far: the title names the municipality and the strategy. A line naming a municipality
+    that can be read wins over one naming none (a cover line `第1回 総合戦略推進会議` above
+    it); else the first such line, one without `～` (the strategy's period) before one with."""
+    if not _is_title(line, _key(line)) or _POLICY_NUMBER.match(line):  # `3)…(戦略P123)`
+        return False
+    if not title:
+        return True
+    if title_municipality is not None:
+        return False
+    if municipality_from_title(line) is not None:
+        return True
+    return "～" in title and "～" not in line
 
 
 def _starts_policy_block(cells: list[str], first_key: str) -> bool:
     """A row only a policy's block or table has: 概要 / ねらい, a policy KPI's 現状値 /
     目標値 / 最新値, the table header, a KPI row, a sub-measure `①…` or a project row (a
     flag ○/× in its 5th cell). Not a title page's or contents' line, however many cells it
-    has (a date in column G, a title centred in column C, an instructions tab's table)."""
+    has (a date in column G, a title centred in column C, an instructions tab's table). A
+    概要 / ねらい / KPI label alone on its row is a cover line (`KPI（重要業績評価指標）の見方`):
+    their rows have more cells written."""
+    labelled = sum(1 for c in cells if c) > 1
     return (
-        first_key in ("概要", "ねらい", "事業一覧")
-        or first_key.startswith("KPI")
+        first_key == "事業一覧"
+        or (labelled and (first_key in ("概要", "ねらい") or first_key.startswith("KPI")))
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
         or (len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS)
         or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in _FLAGS)
