@@ -7,8 +7,9 @@ NFKC is applied only to copies used for matching labels; circled sub-measure mar
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
-from collections.abc import Iterator
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TypedDict
@@ -34,6 +35,8 @@ from ukiha_pipeline.parsing.worksheets import (
 from ukiha_pipeline.reading.grid import Grid
 from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 
+#: (row, policy number) of the rows written as policy headings, in order
+Headings = tuple[tuple[int, int], ...]
 #: the flags a project row carries in its 5th cell (after the lookalike table)
 _FLAGS = frozenset(FLAG_LOOKALIKES.values())
 
@@ -129,6 +132,7 @@ class _State:
     kpis: list[KpiRec] = field(default_factory=list)
     issues: list[StructuralIssue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the steward, not failures
+    _headings: Headings | None = None  # `heading_rows`, once asked for
     policy_kpi: _PolicyKpiDraft | None = None
     in_table: bool = False
     seq: int = 0
@@ -155,6 +159,12 @@ class _State:
     #: a marker after it that skips one (① then ③) is told, since the rows of a sub-measure
     #: whose title cell was cleared read as projects of the one before
     last_sub: dict[int, tuple[int, str, int]] = field(default_factory=dict)
+
+    def heading_rows(self) -> Headings:
+        """Every row of the grid written as a policy heading (scanned once per sheet)."""
+        if self._headings is None:
+            self._headings = _heading_rows(self.grid)
+        return self._headings
 
     def new_policy(self) -> None:
         """A policy heading ends the table and any block that could not be placed."""
@@ -287,7 +297,9 @@ def parse_grid(
         first = cells[0]
         first_key = _key(first)
 
-        heading = _policy_heading(grid, i, cells, first_key, contents=st.policy is None)
+        heading = _policy_heading(
+            grid, i, cells, first_key, contents=st.heading_rows() if st.policy is None else None
+        )
         if heading is not None:
             policy_no, page = heading
             earlier = next((p for p in st.policies if p.policy_no == policy_no), None)
@@ -544,31 +556,32 @@ def _measures_without_kpi(grid: Grid, st: _State) -> list[str]:
 
 
 def _policy_heading(
-    grid: Grid, i: int, cells: list[str], first_key: str, *, contents: bool
+    grid: Grid, i: int, cells: list[str], first_key: str, *, contents: Headings | None
 ) -> tuple[int, int | None] | None:
     """(policy number, strategy page) if row `i` is a policy heading.
 
     `1)title(戦略P119)` alone on its line is one. So is a looser form (`2．title`, no page,
     a page range `(戦略P121～122)`, a cell after it) when the policy's 概要 row follows it: the
-    table of contents repeats the titles, but without a 概要 row after them. `contents`: no
-    heading has been read yet, so row `i` may be in the table of contents, whose last line
+    table of contents repeats the titles, but without a 概要 row after them. `contents` (the
+    sheet's heading rows, `_State.heading_rows`): no heading has been read yet, so row `i`
+    may be in the table of contents, whose last line
     has a 概要 row after it when the first heading is gone: a loose heading there is one only
     in the order of the headings after it (`4)…` before the heading of 2 is a contents line).
     A contents line written with its page (`1)title(戦略P119)`) is not a heading either: see
     `_is_contents_line`.
     """
     heading = _heading_form(grid, i, cells, first_key)
-    if heading is None or not contents:
+    if heading is None or contents is None:
         return heading
-    if _is_contents_line(grid, i, heading[0]):
+    if _is_contents_line(grid, i, heading[0], contents):
         return None
     if _strict_heading(cells, first_key) is not None:
         return heading
-    following = next((n for _, n in _headings_after(grid, i)), None)
+    following = next((n for _, n in _headings_after(contents, i)), None)
     return heading if following is None or following > heading[0] else None
 
 
-def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
+def _is_contents_line(grid: Grid, i: int, number: int, headings: Headings) -> bool:
     """Row `i`, written as heading `number`, is in the table of contents: a run of lines
     written as headings with no block between them (each follows the one before at once).
 
@@ -577,7 +590,7 @@ def _is_contents_line(grid: Grid, i: int, number: int) -> bool:
     after it do not go on from its number (`4)…` then the heading of 2: heading 1 is gone
     and the block after `4)…` is policy 1's). A line alone, no heading line next to it, is not.
     """
-    later = list(_headings_after(grid, i))
+    later = list(_headings_after(headings, i))
     run = [(i, number)]  # row `i` and the heading lines that follow it at once
     for row, n in later:
         if row != _next_row(grid, run[-1][0]):
@@ -623,17 +636,23 @@ def _heading_form(
     return int(loose.group(1)), int(page.group(1)) if page else None
 
 
-def _headings_after(grid: Grid, i: int) -> Iterator[tuple[int, int]]:
+def _headings_after(headings: Headings, i: int) -> Headings:
     """(row, number) of each row after `i` written as a policy heading."""
-    for j in range(i + 1, len(grid.rows)):
-        cells = [clean_cell(c) for c in grid.rows[j]]
+    return headings[bisect_right(headings, (i, sys.maxsize)) :]
+
+
+def _heading_rows(grid: Grid) -> Headings:
+    """(row, number) of every row of the grid written as a policy heading, in order."""
+    found = []
+    for j, raw in enumerate(grid.rows):
+        cells = [clean_cell(c) for c in raw]
         while cells and not cells[-1]:
             cells.pop()
-        if not cells:
-            continue
-        heading = _heading_form(grid, j, cells, _key(cells[0]))
-        if heading is not None:
-            yield j, heading[0]
+        if cells:
+            heading = _heading_form(grid, j, cells, _key(cells[0]))
+            if heading is not None:
+                found.append((j, heading[0]))
+    return tuple(found)
 
 
 def _next_row(grid: Grid, i: int) -> int | None:
