@@ -674,3 +674,43 @@ def test_the_same_years_table_twice_is_still_read_with_notes(tmp_path: Path) -> 
     path.write_text("\n".join([*RAW, "", *RAW]), encoding="utf-8")
     sheet = parse_grid(read_grid(path))
     assert any("同じ表が二度" in n for n in sheet.notes)
+
+
+# --- page footers and a policy heading repeated at a page break -------------------------------
+
+
+def by_content(sheet: ParsedSheet) -> list[tuple[str, int, int, int]]:
+    """Each project's 事業内容 → where it was filed, in sheet order (lines shift on insertion)."""
+    return [(p.cells[3], p.policy_no, p.measure_no, p.submeasure_no) for p in sheet.projects]
+
+
+@pytest.mark.parametrize(("before", "footer"), [(102, "12 / 20"), (58, "3 / 12"), (58, "3／12")])
+def test_a_page_number_footer_is_no_measure(
+    tmp_path: Path, r3: ParsedSheet, before: int, footer: str
+) -> None:
+    """`12 / 20` before measure 2-4's KPI made a measure 2-12 that took 2-4's KPI and its 11
+    projects, with only a note; now it is one row that cannot be placed."""
+    sheet = variant(tmp_path, {before: footer + "\n" + RAW[before - 1]})
+    assert by_content(sheet) == by_content(r3)
+    assert [(line_of(sheet, i.row), i.reason) for i in sheet.issues] == [
+        (before, "table_row_shape")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "heading"),
+    [
+        (183, "4) 時代にあつたうきはの地域づくりと広域的な地域間連携(戦略P125)（続き）"),
+        (137, "3)結婚から子育てを経て生涯夢を持ち生活することができるうきは市(戦略P123)(続き)"),
+        (144, "3)結婚から子育てを経て生涯夢を持ち生活することができるうきは市(戦略P123)"),
+    ],
+)
+def test_the_current_policys_heading_repeated_at_a_page_break_is_skipped(
+    tmp_path: Path, r3: ParsedSheet, before: int, heading: str
+) -> None:
+    """It became a measure 4-4 「時代に…」, or a second policy 3 whose rows had no table
+    header (8 errors), or took measure 3-3's number so that 3-3 and 3-4 were quarantined."""
+    sheet = variant(tmp_path, {before: heading + "\n" + RAW[before - 1]})
+    assert (sheet.issues, sheet.notes) == ((), ())
+    assert by_content(sheet) == by_content(r3)
+    assert len(sheet.measures) == 13 and len(sheet.policies) == 4

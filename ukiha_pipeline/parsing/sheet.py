@@ -65,6 +65,7 @@ _POLICY_HEADING = re.compile(r"^(\d+)\)\s*(.+?)\s*\(戦略P(\d+)\)$")
 #: one when its block (a 概要 row) follows. On the matching form (NFKC: `）` → `)`, `．` → `.`).
 _POLICY_LIKE = re.compile(r"^(\d+)[).](.+)$")
 _STRATEGY_PAGE = re.compile(r"\(戦略P(\d+)")
+_STRATEGY_PAGE_TEXT = re.compile(r"\(戦略P[^)]*\)")  # `(戦略P125)`, `(戦略P121~122)`
 _POLICY_NUMBER = re.compile(r"^\s*[0-9０-９]+\s*[)）.．]\s*")
 #: A measure or sub-measure line repeated after a page break with a mark that it goes on:
 #: `（続き）`, `(続き)`, `（つづき）` or `続き` at its end (on the matching form)
@@ -73,7 +74,7 @@ _FLAG_HEADER = re.compile(r"^(R|令和|H|平成)(元|\d+)年度事業化$")
 #: A measure line's number and title, on the NFKC text with its spaces (`2 5G…` is 2, `25G…`
 #: is 25, `２　５Ｇ…` is 2; `2.…` / `2．…` are 2). The number is small and no date's or time's
 #: (a page footer `2022/6/30 更新`, `4月…`, `12:30`): such a line is no measure.
-_MEASURE = re.compile(r"^\s*(\d{1,2})(?!\d|[-/.]\d|[年月:])\s*(\S.*)$")
+_MEASURE = re.compile(r"^\s*(\d{1,2})(?!\d|[-/.]\d|[年月:]|\s*[/)])\s*(\S.*)$")
 #: What may stand before the municipality in a title: a year (`令和4年度`, `R4年度`, `2022年度`),
 #: the strategy's term (`第2期`), a prefecture (`福岡県`, `東京都`, `北海道`, `大阪府`).
 _TITLE_PREFIX = (
@@ -297,6 +298,8 @@ def parse_grid(
         first = cells[0]
         first_key = _key(first)
 
+        if _repeats_current_policy(st, cells, first_key):
+            continue  # its heading again at the top of a page (`4)…(戦略P125)（続き）`)
         heading = _policy_heading(
             grid, i, cells, first_key, contents=st.heading_rows() if st.policy is None else None
         )
@@ -882,6 +885,17 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
             f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
             "後ろのセルは読みません: " + " / ".join(extra)
         )
+
+
+def _repeats_current_policy(st: _State, cells: list[str], first_key: str) -> bool:
+    """The row, alone on its line, is the current policy's heading again (page and a mark
+    that it goes on aside): a page break's repeat, not a new policy or a row of the table."""
+    policy = st.policy
+    form = _POLICY_LIKE.match(first_key) if policy is not None and len(cells) == 1 else None
+    if form is None or policy is None or int(form.group(1)) != policy.policy_no:
+        return False
+    title = _CONTINUED.sub("", _STRATEGY_PAGE_TEXT.sub("", form.group(2)))
+    return _CONTINUED.sub("", title) == _key(policy.title)
 
 
 def _same_title(title: str, again: str, *, continued: bool) -> bool:
