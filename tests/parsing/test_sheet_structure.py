@@ -714,3 +714,21 @@ def test_the_current_policys_heading_repeated_at_a_page_break_is_skipped(
     assert (sheet.issues, sheet.notes) == ((), ())
     assert by_content(sheet) == by_content(r3)
     assert len(sheet.measures) == 13 and len(sheet.policies) == 4
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new", "said"),
+    [
+        (51, "2 ", "4 ", "51行: 施策 1-1 の次が 施策 1-4 です (1-2 がありません)"),
+        (63, "3 ", "4 ", "63行: 施策 1-2 の次が 施策 1-4 です (1-3 がありません)"),
+        (71, "2)", "5)", "71行: 基本方針 5 が 基本方針 1 (27行) の次です"),
+    ],
+)
+def test_a_number_that_skips_is_told(
+    tmp_path: Path, line: int, old: str, new: str, said: str
+) -> None:
+    """A measure or policy number typed wrong (2 as 4, 2) as 5)) loaded without a word."""
+    assert RAW[line - 1].startswith(old)
+    sheet = variant(tmp_path, {line: new + RAW[line - 1][len(old) :]})
+    assert sheet.issues == ()
+    assert any(n.startswith(said) for n in sheet.notes), sheet.notes

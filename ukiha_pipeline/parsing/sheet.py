@@ -312,6 +312,13 @@ def parse_grid(
                     "あります。同じ表が二度入っていませんか (別のワークシートに前年度の表が残って"
                     "いる、貼り付けが重なったなど)。"
                 )
+            last = st.policy
+            if earlier is None and last is not None and policy_no != last.policy_no + 1:
+                notes.append(
+                    f"{_where(grid, i)}: 基本方針 {policy_no} が 基本方針 {last.policy_no} "
+                    f"({_where(grid, last.row)}) の次です。番号の打ち間違いでないか確かめて"
+                    "ください。"
+                )
             st.flush_policy_kpi()
             st.new_policy()
             title_text = _POLICY_NUMBER.sub("", first, count=1)
@@ -876,6 +883,7 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
         return
     if earlier is None:
         st.numbered[("measure", policy.policy_no, measure.measure_no)] = measure
+        _note_number_gap(st, i, "施策", policy.policy_no, previous, measure.measure_no)
     else:  # the heading repeated after a page break, maybe marked `（続き）`
         measure = replace(measure, title=earlier.title)
     st.measures.append(measure)
@@ -884,6 +892,24 @@ def _measure_line(st: _State, i: int, cells: list[str], first: str) -> None:
         st.notes.append(
             f"{_where(st.grid, i)}: 施策 {policy.policy_no}-{measure.measure_no} の見出しの"
             "後ろのセルは読みません: " + " / ".join(extra)
+        )
+
+
+def _note_number_gap(
+    st: _State, i: int, what: str, policy_no: int, previous: MeasureRec | None, number: int
+) -> None:
+    """A measure numbered past the next one (1 then 4): a number typed wrong (its projects
+    are read under 1-4), or a measure line lost; no failure, since either reads whole."""
+    expected = previous.measure_no + 1 if previous is not None else 1
+    if number > expected:
+        place = (
+            f"{what} {policy_no}-{previous.measure_no} の次が"
+            if previous is not None
+            else f"基本方針 {policy_no} の最初の{what}が"
+        )
+        st.notes.append(
+            f"{_where(st.grid, i)}: {place} {what} {policy_no}-{number} です "
+            f"({policy_no}-{expected} がありません)。番号の打ち間違いでないか確かめてください。"
         )
 
 
