@@ -732,3 +732,38 @@ def test_a_number_that_skips_is_told(
     sheet = variant(tmp_path, {line: new + RAW[line - 1][len(old) :]})
     assert sheet.issues == ()
     assert any(n.startswith(said) for n in sheet.notes), sheet.notes
+
+
+@pytest.mark.parametrize("heading", ["④豊かな心育成事業（続き）\t\t\t\t\t\t", "④豊かな心育成事業"])
+def test_a_submeasure_heading_alone_again_after_a_page_break_is_no_project(
+    tmp_path: Path, r3: ParsedSheet, heading: str
+) -> None:
+    """It was a project of its own: 6 missing_required (or a 1-cell row) and 事業 100."""
+    assert RAW[148].startswith("④豊かな心育成事業")
+    sheet = variant(tmp_path, {152: heading + "\n" + RAW[151]})
+    assert (sheet.issues, sheet.notes) == ((), ())
+    assert by_content(sheet) == by_content(r3)
+
+
+@pytest.mark.parametrize(("line", "old", "new"), [(36, "KPI\t", "KPI：\t"), (52, "KPI ", "KPI：")])
+def test_a_kpi_label_with_a_colon_is_the_label(
+    tmp_path: Path, r3: ParsedSheet, line: int, old: str, new: str
+) -> None:
+    """`KPI：` read every cell one place to the left (課「新規就農者数」, 現状値「農政係」)."""
+    assert RAW[line - 1].startswith(old)
+    sheet = variant(tmp_path, {line: new + RAW[line - 1][len(old) :]})
+    assert sheet.issues == ()
+    assert [(k.name, k.departments, k.latest) for k in sheet.kpis] == [
+        (k.name, k.departments, k.latest) for k in r3.kpis
+    ]
+
+
+@pytest.mark.parametrize("ditto", ["〃", "同上"])
+def test_a_ditto_mark_in_a_continuation_rows_first_cell_is_a_continuation(
+    tmp_path: Path, r3: ParsedSheet, ditto: str
+) -> None:
+    """It was read as a sub-measure whose marker is lost, and the rows after it kept out."""
+    assert RAW[37].startswith("\t")
+    sheet = variant(tmp_path, {38: ditto + RAW[37]})
+    assert sheet.issues == ()
+    assert by_content(sheet) == by_content(r3)

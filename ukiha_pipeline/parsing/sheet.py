@@ -35,6 +35,8 @@ from ukiha_pipeline.parsing.worksheets import (
 from ukiha_pipeline.reading.grid import Grid
 from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 
+#: A continuation row's first cell written as "the same as above" (〃, 同上) instead of empty
+_DITTO = frozenset(("〃", "″", "同上", '"', "”"))
 #: (row, policy number) of the rows written as policy headings, in order
 Headings = tuple[tuple[int, int], ...]
 #: the flags a project row carries in its 5th cell (after the lookalike table)
@@ -821,7 +823,7 @@ def _table_row(
         st.sub_lost = None
         _measure_kpi(st, i, raw, cells, _width(raw))
         return
-    if not first and any(cells[1:]):
+    if (not first or first in _DITTO) and any(cells[1:]):
         _continuation_row(st, i, raw)
         return
     _unplaceable_row(st, i, raw, first)
@@ -993,6 +995,8 @@ def _submeasure_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> Non
         st.seq = 0
     st.kpi_open = False
     st.sub_lost = None
+    if earlier is not None and not any(clean_cell(c) for c in raw[1:]):
+        return  # the heading alone again at the top of a page: no project on its row
     _project(st, i, raw, _width(raw), sub)
     if earlier is None:
         st.numbered[number] = sub
@@ -1102,12 +1106,12 @@ def _measure_kpi(st: _State, i: int, raw: tuple[str, ...], cells: list[str], wid
         return
     c = list(_fit(raw))
     c = [clean_cell(x) for x in c]
-    if _key(c[0]) == "KPI":
+    if _key(c[0]).rstrip(":") == "KPI":  # `KPI：` (NFKC: `KPI:`) is the label too
         layout = "kpi_tab"
         name, dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[4], c[5], c[6]
     else:
         layout = "kpi_space"
-        name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*", "", c[0])
+        name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*[:：]?\s*", "", c[0])
         dept, sect, bt, latest, as_of = c[1], c[2], c[3], c[5], c[6]
         # the cell this layout leaves empty: what is in it would be read nowhere (a row of
         # another width is misshapen, which KpiModel reports with the layouts' cells)
