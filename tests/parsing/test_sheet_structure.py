@@ -767,3 +767,25 @@ def test_a_ditto_mark_in_a_continuation_rows_first_cell_is_a_continuation(
     sheet = variant(tmp_path, {38: ditto + RAW[37]})
     assert sheet.issues == ()
     assert by_content(sheet) == by_content(r3)
+
+
+def test_a_policy_kpi_name_written_with_its_label_in_one_cell_is_read(
+    tmp_path: Path, r3: ParsedSheet
+) -> None:
+    """`KPI 市民一人当たり…` in one cell of the 概要 line (the measure KPIs' second layout) was
+    a note and a missing KPI名 reported on the heading's line 27."""
+    assert "\tKPI\t" in RAW[28]
+    sheet = variant(tmp_path, {29: RAW[28].replace("\tKPI\t", "\tKPI ")})
+    assert (sheet.issues, sheet.notes) == ((), ())
+    assert sheet.kpis[0].name == r3.kpis[0].name == "市民一人当たりの年間所得額"
+
+
+def test_a_missing_policy_kpi_name_is_told_on_the_overview_line(tmp_path: Path) -> None:
+    from ukiha_pipeline.validation import load_context, validate_path
+
+    cells = RAW[28].split("\t")
+    cells[2:4] = ["", ""]
+    path = tmp_path / "no_name.txt"
+    path.write_text("\n".join([*RAW[:28], "\t".join(cells), *RAW[29:]]), encoding="utf-8")
+    [f] = [f for f in validate_path(path, load_context()).failures if f.column == "KPI名"]
+    assert (f.line, f.check) == (29, "missing_required")

@@ -747,10 +747,15 @@ def _policy_block_row(st: _State, i: int, cells: list[str], first_key: str) -> N
         else:
             st.policies[-1] = _replace(policy, aim=text)
         read.update({0: first_key, 1: first_key})
-        if first_key == "概要" and len(labels) > 3 and labels[2] == "KPI" and draft is not None:
-            draft.name = cells[3]
-            draft.row = i
-            read.update({2: "KPI", 3: "KPI"})
+        if first_key == "概要" and draft is not None:
+            draft.row = i  # the KPI's name belongs on this line, read or missing
+            label = labels[2].rstrip(":") if len(labels) > 2 else ""
+            if label == "KPI" and len(labels) > 3:
+                draft.name = cells[3]
+                read.update({2: "KPI", 3: "KPI"})
+            elif label.startswith("KPI") and len(label) > 3:  # `KPI name` in one cell
+                draft.name = re.sub(r"^\s*(KPI|ＫＰＩ)\s*[:：]?\s*", "", cells[2])
+                read.update({2: "KPI"})
     if len(labels) > 2 and labels[2] in _POLICY_VALUE_LABELS and draft is not None:
         value = cells[3] if len(cells) > 3 else ""
         as_of = cells[4] if len(cells) > 4 else ""
