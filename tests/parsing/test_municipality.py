@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ukiha_pipeline.parsing import ParsedSheet, parse_grid
-from ukiha_pipeline.parsing.sheet import municipality_from_title
+from ukiha_pipeline.parsing.municipality import municipality_from_title
 from ukiha_pipeline.reading import read_grid
 
 R3 = Path(__file__).resolve().parents[2] / "data" / "raw" / "ukiha_pdca_R3_FY2021.txt"
