@@ -274,9 +274,7 @@ def parse_grid(
     block_before_policy = False  # a policy's block began before any heading could be read
 
     for i, raw in enumerate(grid.rows):
-        cells = [clean_cell(c) for c in raw]
-        while cells and not cells[-1]:
-            cells.pop()
+        cells = _row_cells(raw)
         if not cells:
             continue
         first = cells[0]
@@ -566,9 +564,7 @@ def _is_contents_line(grid: Grid, i: int, number: int, headings: Headings) -> bo
 def _follows_heading(grid: Grid, i: int) -> bool:
     """The row before `i` that is not empty is written as a policy heading."""
     for j in range(i - 1, -1, -1):
-        cells = [clean_cell(c) for c in grid.rows[j]]
-        while cells and not cells[-1]:
-            cells.pop()
+        cells = _row_cells(grid.rows[j])
         if cells:
             return _heading_form(grid, j, cells, _key(cells[0])) is not None
     return False
@@ -604,14 +600,20 @@ def _heading_rows(grid: Grid) -> Headings:
     """(row, number) of every row of the grid written as a policy heading, in order."""
     found = []
     for j, raw in enumerate(grid.rows):
-        cells = [clean_cell(c) for c in raw]
-        while cells and not cells[-1]:
-            cells.pop()
+        cells = _row_cells(raw)
         if cells:
             heading = _heading_form(grid, j, cells, _key(cells[0]))
             if heading is not None:
                 found.append((j, heading[0]))
     return tuple(found)
+
+
+def _row_cells(raw: tuple[str, ...]) -> list[str]:
+    """A row's cells cleaned (`clean_cell`), without the empty ones at its end ([]: empty)."""
+    cells = [clean_cell(c) for c in raw]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _next_row(grid: Grid, i: int) -> int | None:
@@ -622,11 +624,8 @@ def _next_row(grid: Grid, i: int) -> int | None:
 
 def _next_first_key(grid: Grid, i: int) -> str:
     """The matching form of the first cell of the next row that is not empty."""
-    rows = grid.rows
-    for j in range(i + 1, len(rows)):
-        if any(clean_cell(c) for c in rows[j]):
-            return _key(clean_cell(rows[j][0]))
-    return ""
+    j = _next_row(grid, i)
+    return "" if j is None else _key(clean_cell(grid.rows[j][0]))
 
 
 def _is_title(first: str, first_key: str) -> bool:
@@ -730,7 +729,7 @@ def _is_project_table_row(cells: list[str], first_key: str) -> bool:
         len(cells) > 5
         or first_key.startswith("KPI")
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
-        or (_MEASURE.match(first_key) is not None and len(cells) == 1)
+        or (_measure_match(cells[0]) is not None and len(cells) == 1)
     )
 
 
@@ -874,8 +873,7 @@ def _repeats_current_policy(st: _State, cells: list[str], first_key: str) -> boo
     form = _POLICY_LIKE.match(first_key) if policy is not None and len(cells) == 1 else None
     if form is None or policy is None or int(form.group(1)) != policy.policy_no:
         return False
-    title = _CONTINUED.sub("", _STRATEGY_PAGE_TEXT.sub("", form.group(2)))
-    return _CONTINUED.sub("", title) == _key(policy.title)
+    return _same_title(policy.title, _STRATEGY_PAGE_TEXT.sub("", form.group(2)), continued=True)
 
 
 def _same_title(title: str, again: str, *, continued: bool) -> bool:
