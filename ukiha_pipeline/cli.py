@@ -165,6 +165,23 @@ def validate(
         raise typer.Exit(worst)
 
 
+def _shown_value(value: str | None, check: str) -> str:
+    """A failure's value as the text output shows it: 「value」, or "" (none written, or a
+    malformed row, whose value is the whole row)."""
+    return f"「{value}」" if value and check != "malformed_row" else ""
+
+
+def _spaced(text: str) -> str:
+    return f" {text}" if text else ""
+
+
+def _row_place(line: int | None, worksheet: str | None) -> str:
+    """Where a stored failure is: `90行`, `PDCAシート!30行` in a workbook, "" without a line."""
+    if line is None:
+        return ""
+    return f"{worksheet}!{line}行" if worksheet else f"{line}行"
+
+
 def _echo_text(result: ValidationResult, lang: str = "ja") -> None:
     """One sheet's failures for a steward: the summary line, what was read (a sheet cut short
     or a year taken wrongly shows there), then by severity, each with its place, value,
@@ -184,7 +201,7 @@ def _echo_text(result: ValidationResult, lang: str = "ja") -> None:
             line = (f"line {f.line}" if lang == "en" else f"{f.line}行") if f.line else "-"
             where = f.cell or line
             column = f" {f.column}" if f.column else ""
-            value = f" 「{f.value}」" if f.value and f.check != "malformed_row" else ""
+            value = _spaced(_shown_value(f.value, f.check))
             waived = f" [waived: {f.waived}]" if f.waived is not None else ""
             key = f" (row_key {f.row_key})" if f.row_key else ""
             _say(f"    {where}{column}{value} [{f.check}]{waived} {f.message} → {f.hint}{key}")
@@ -375,10 +392,8 @@ def failures(
             f"(fatal): 何も読み込まれていません。年度の履歴は前の読み込みのままです。"
         )
         for f in run.failures:
-            line = f"{f.line}行" if f.line is not None else ""
-            where = f"{f.worksheet}!{line}" if f.worksheet and line else line
-            value = f"「{f.value}」" if f.value and f.check != "malformed_row" else ""
-            parts = (where, value, f"[{f.check}]", f.message)
+            where = _row_place(f.line, f.worksheet)
+            parts = (where, _shown_value(f.value, f.check), f"[{f.check}]", f.message)
             _say("  fatal    " + " ".join(p for p in parts if p))
     if not history and not fatal:
         only = "・".join(
@@ -398,9 +413,8 @@ def failures(
             f"新規 {h.n_new}・継続 {h.n_open}・解消 {h.n_resolved}"
         )
         for c in h.changes:
-            line = f"{c.line}行" if c.line is not None else "-"
-            where = f"{c.worksheet}!{line}" if c.worksheet else line
-            value = f" 「{c.value}」" if c.value and c.check != "malformed_row" else ""
+            where = _row_place(c.line, c.worksheet) or "-"
+            value = _spaced(_shown_value(c.value, c.check))
             waived = f" [waived: {c.waived}]" if c.waived is not None else ""
             _say(
                 f"  {STATUS_JA[c.status]} {c.severity:<7} {where}{value} [{c.check}]{waived} "
