@@ -23,6 +23,9 @@ FLAG_LOOKALIKES: dict[str, str] = {
     "X": "×",
 }
 
+#: The two flags a sheet may carry once normalised: ○ (carried out) and × (not).
+FLAGS = frozenset(FLAG_LOOKALIKES.values())
+
 _SPACES = re.compile(r"[\s\u3000]+")
 _NAME_SEPARATORS = re.compile(r"[\s\u3000、,，]+")
 

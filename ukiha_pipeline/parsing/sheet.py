@@ -16,7 +16,7 @@ from typing import TypedDict
 
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import era_to_gregorian, fiscal_year_label
-from ukiha_pipeline.normalize.text import FLAG_LOOKALIKES, clean_cell, normalize_flag
+from ukiha_pipeline.normalize.text import FLAGS, clean_cell, normalize_flag
 from ukiha_pipeline.parsing.model import (
     PROJECT_WIDTH,
     KpiRec,
@@ -40,8 +40,6 @@ from ukiha_pipeline.settings import DEFAULT_MUNICIPALITY
 _DITTO = frozenset(("〃", "″", "同上", '"', "”"))
 #: (row, policy number) of the rows written as policy headings, in order
 Headings = tuple[tuple[int, int], ...]
-#: the flags a project row carries in its 5th cell (after the lookalike table)
-_FLAGS = frozenset(FLAG_LOOKALIKES.values())
 
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -668,7 +666,7 @@ def _starts_policy_block(cells: list[str], first_key: str) -> bool:
         or (labelled and (first_key in ("概要", "ねらい") or first_key.startswith("KPI")))
         or (bool(cells[0]) and cells[0][0] in CIRCLED)
         or (len(cells) > 2 and _key(cells[2]) in _POLICY_VALUE_LABELS)
-        or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in _FLAGS)
+        or (len(cells) > 4 and bool(cells[3]) and normalize_flag(cells[4]) in FLAGS)
     )
 
 
@@ -1030,7 +1028,7 @@ def _unplaceable_row(st: _State, i: int, raw: tuple[str, ...], first: str) -> No
     # a project's shape: a title, then 7 cells with ○/× in the flag's place. A row shifted left
     # by a cell (a workbook row padded to its width) has the 課 first and text in the flag's
     # place: only that row is misshapen, the rows after it are its sub-measure's
-    if first and width == PROJECT_WIDTH and normalize_flag(raw[4]) in _FLAGS:
+    if first and width == PROJECT_WIDTH and normalize_flag(raw[4]) in FLAGS:
         st.malformed(i, "project", "\t".join(raw), "submeasure_marker_unreadable")
         st.sub_lost = i
         last = st.last_sub.get(st.sub_scope)  # it stands for the next marker: no gap to tell

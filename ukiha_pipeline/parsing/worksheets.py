@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from ukiha_pipeline.errors import SheetFatal
 from ukiha_pipeline.normalize.eras import fiscal_year_label
 from ukiha_pipeline.normalize.text import (
+    FLAGS,
     RATINGS,
     clean_cell,
     clean_cells,
@@ -102,7 +103,7 @@ def holds_sheet_data(raw: Sequence[str]) -> bool:
         return False
     return (
         normalize_rating(cells[-1]) in RATINGS
-        or any(normalize_flag(c) in ("○", "×") for c in cells)
+        or any(normalize_flag(c) in FLAGS for c in cells)
         or any(_DEPARTMENT_LIKE.fullmatch(n) for c in cells for n in split_names(c))
         or any(_is_kpi_value(c) for c in cells)
     )
